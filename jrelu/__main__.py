@@ -1,0 +1,5 @@
+"""``python -m jrelu`` is the ``jrelu`` command."""
+
+from .cli import main
+
+raise SystemExit(main())
