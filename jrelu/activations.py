@@ -90,6 +90,18 @@ class Activation:
         r""":math:`\varrho'_+(z)=\lim_{t\downarrow 0}(\varrho(z+t)-\varrho(z))/t`."""
         return self.deriv(z)
 
+    def at_kink(self, z, tol: float = 0.0):
+        r"""Boolean mask of the entries with :math:`|z-k|\le` ``tol`` for some kink k.
+
+        With ``tol=0`` this flags exactly the pre-activations where :math:`D\varrho(z)` is
+        a choice rather than a derivative. All False for smooth activations.
+        """
+        z = jnp.asarray(z)
+        mask = jnp.zeros(z.shape, bool)
+        for k in self.kinks:
+            mask = mask | (jnp.abs(z - k) <= tol)
+        return mask
+
     @property
     def is_smooth(self) -> bool:
         """True if the activation is C¹ (it has no kinks)."""
