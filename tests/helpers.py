@@ -1,0 +1,43 @@
+"""Shared test constructions: dyadic networks and planted kinks (float64 arithmetic is exact)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jrelu
+
+
+def dyadic_network(rng: np.random.Generator, widths, denom: int = 4, zero_frac: float = 0.0):
+    """A network whose weights are integers/denom in [-2, 2] (exact in float64)."""
+    layers = []
+    for k in range(1, len(widths)):
+        A = rng.integers(-2 * denom, 2 * denom + 1, (widths[k], widths[k - 1])) / denom
+        b = rng.integers(-2 * denom, 2 * denom + 1, widths[k]) / denom
+        if zero_frac:
+            A = A * (rng.random(A.shape) >= zero_frac)
+        layers.append((A, b))
+    return jrelu.Network(layers)
+
+
+def plant_kinks(net: jrelu.Network, x, rng: np.random.Generator, activation=jrelu.relu,
+                frac: float = 0.5) -> jrelu.Network:
+    """Shift biases so that about ``frac`` of the hidden neurons sit exactly on a kink of
+    ``activation`` at the single dyadic point ``x``; layer by layer, so deep kinks are planted
+    too. Returns the new network (dyadic if ``net`` and ``x`` are)."""
+    layers = [tuple(np.asarray(a) for a in pair) for pair in net.layers]
+    h = np.asarray(x, dtype=np.float64)
+    kink = activation.kinks[0] if activation.kinks else 0.0
+    for k in range(len(layers) - 1):
+        A, b = layers[k]
+        z = A @ h + b
+        chosen = rng.random(z.shape) < frac
+        chosen[rng.integers(len(z))] = True  # at least one kink per layer
+        b = np.where(chosen, b - z + kink, b)
+        layers[k] = (A, b)
+        z = A @ h + b
+        h = np.asarray(activation(z))
+    return jrelu.Network(layers)
+
+
+def dyadic_point(rng: np.random.Generator, d: int, denom: int = 4):
+    return rng.integers(-2 * denom, 2 * denom + 1, d) / denom
