@@ -52,6 +52,7 @@ gradients in deep learning*, arXiv:2501.15646 (2025).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -61,6 +62,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .activations import Activation, relu
+from .derivative import kink_report
 from .network import Network, flatten, preactivations, unflatten
 
 __all__ = [
@@ -69,6 +71,19 @@ __all__ = [
     "empirical_risk_flat",
     "generalized_gradient",
     "generalized_gradient_flat",
+    "ShiftedSoftplus",
+    "ScaledSoftplus",
+    "C1Blend",
+    "SMOOTHING_FAMILIES",
+    "smoothing_family",
+    "smoothed_gradient",
+    "ConvergenceStudy",
+    "convergence_study",
+    "SubgradientCertificate",
+    "limiting_subgradient_certificate",
+    "KinkLocation",
+    "DifferentiabilityReport",
+    "differentiability_report",
 ]
 
 LOSSES = ("mse", "huber", "softmax_cross_entropy")
@@ -135,20 +150,26 @@ def _resolve_loss(loss) -> _Loss:
                              "pass a callable loss(pred, y) -> scalar")
         return _NAMED_LOSSES[loss]
     if callable(loss):
-        value = jax.vmap(loss)
-        grad = jax.vmap(jax.grad(loss))
-
-        def checked_value(p, y):
-            out = value(p, y)
-            if out.shape != p.shape[:1]:
-                raise ValueError(f"a callable loss must return a scalar per sample; "
-                                 f"loss(pred, y) returned shape {out.shape[1:]}")
-            return out
-
-        name = "callable:" + getattr(loss, "__name__", "loss")
-        return _Loss(name, checked_value, grad, True)
+        return _callable_loss(loss)
     raise TypeError(f"loss must be one of {list(_NAMED_LOSSES)} or a callable, "
                     f"got {type(loss).__name__}")
+
+
+@functools.lru_cache(maxsize=64)
+def _callable_loss(loss) -> _Loss:
+    """The :class:`_Loss` of a user callable (cached, so jit caches stay warm)."""
+    value = jax.vmap(loss)
+    grad = jax.vmap(jax.grad(loss))
+
+    def checked_value(p, y):
+        out = value(p, y)
+        if out.shape != p.shape[:1]:
+            raise ValueError(f"a callable loss must return a scalar per sample; "
+                             f"loss(pred, y) returned shape {out.shape[1:]}")
+        return out
+
+    name = "callable:" + getattr(loss, "__name__", "loss")
+    return _Loss(name, checked_value, grad, True)
 
 
 # -- input checks ---------------------------------------------------------------
@@ -209,13 +230,13 @@ def _check_data(net: Network, xs, ys, loss: _Loss, weights=None, *, where: str =
                 if loss.class_indices_ok else "")
         raise ValueError(f"{pre}ys must have shape (M, N_L) = ({M}, {nl}) for a network with "
                          f"widths {net.widths}, got shape {ys.shape}{hint}")
-    xs = xs.astype(net.dtype)
-    if not integer_ys or loss.name in ("mse", "huber"):
-        ys = ys.astype(net.dtype)
     for name, arr in (("xs", xs), ("ys", ys)):
         msg = _first_nonfinite(name, arr)
         if msg:
             raise ValueError(pre + msg)
+    xs = xs.astype(net.dtype)
+    if not integer_ys or loss.name in ("mse", "huber"):
+        ys = ys.astype(net.dtype)
     if weights is not None:
         weights = jnp.asarray(weights)
         if weights.shape != (M,):
@@ -246,6 +267,22 @@ def _risk_and_preacts(net, xs, ys, loss: _Loss, activation, weights):
     return jnp.sum(_masses(weights, xs.shape[0], per_sample.dtype) * per_sample), zs
 
 
+@functools.partial(jax.jit, static_argnames=("loss", "activation"))
+def _risk_jit(net, xs, ys, weights, loss, activation):
+    return _risk_and_preacts(net, xs, ys, loss, activation, weights)[0]
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "activation"))
+def _autodiff_grad_jit(net, xs, ys, weights, loss, activation):
+    """``jax.grad`` of ℒ through the activation's custom JVP."""
+    return jax.grad(lambda n: _risk_and_preacts(n, xs, ys, loss, activation, weights)[0])(net)
+
+
+@functools.partial(jax.jit, static_argnames=("activation",))
+def _hidden_preacts_jit(net, xs, activation):
+    return preactivations(net, xs, activation)[:-1]
+
+
 def empirical_risk(net: Network, xs, ys, loss="mse", activation: Activation = relu,
                    weights=None) -> jax.Array:
     r"""The cost :math:`\mathcal L(\theta)=\sum_m w_m\,\mathfrak L(N^\theta(x_m),y_m)`.
@@ -271,7 +308,7 @@ def empirical_risk(net: Network, xs, ys, loss="mse", activation: Activation = re
     """
     loss = _resolve_loss(loss)
     xs, ys, weights = _check_data(net, xs, ys, loss, weights)
-    return _risk_and_preacts(net, xs, ys, loss, activation, weights)[0]
+    return _risk_jit(net, xs, ys, weights, loss, activation)
 
 
 def empirical_risk_flat(theta, widths: Sequence[int], xs, ys, loss="mse",
@@ -309,6 +346,11 @@ def _backprop(net: Network, xs, ys, loss: _Loss, activation: Activation, weights
     return Network(grads)
 
 
+@functools.partial(jax.jit, static_argnames=("loss", "activation"))
+def _backprop_jit(net, xs, ys, weights, loss, activation):
+    return _backprop(net, xs, ys, loss, activation, weights)
+
+
 def generalized_gradient(net: Network, xs, ys, loss="mse", activation: Activation = relu,
                          weights=None) -> Network:
     r"""The generalized gradient :math:`G(\theta)` as a Network-shaped pytree [DDJW].
@@ -332,7 +374,7 @@ def generalized_gradient(net: Network, xs, ys, loss="mse", activation: Activatio
     """
     loss = _resolve_loss(loss)
     xs, ys, weights = _check_data(net, xs, ys, loss, weights)
-    return _backprop(net, xs, ys, loss, activation, weights)
+    return _backprop_jit(net, xs, ys, weights, loss, activation)
 
 
 def generalized_gradient_flat(theta, widths: Sequence[int], xs, ys, loss="mse",
@@ -355,17 +397,80 @@ def _check_r(r) -> float:
     return r
 
 
+def _shifted_softplus_value(z, r):
+    u = r * z - jnp.log(r)
+    return jnp.logaddexp(u, jnp.zeros_like(u)) / r
+
+
+def _shifted_softplus_deriv(z, r):
+    return jax.nn.sigmoid(r * z - jnp.log(r))
+
+
+def _softplus_value(z, r):
+    u = r * z
+    return jnp.logaddexp(u, jnp.zeros_like(u)) / r
+
+
+def _softplus_deriv(z, r):
+    return jax.nn.sigmoid(r * z)
+
+
+def _c1_blend_value(z, r):
+    t = jnp.clip(r * z, 0.0, 1.0)
+    inner = (2.0 * t * t - t * t * t) / r
+    return jnp.where(t >= 1.0, z, jnp.where(t <= 0.0, jnp.zeros_like(z), inner))
+
+
+def _c1_blend_deriv(z, r):
+    t = jnp.clip(r * z, 0.0, 1.0)
+    return jnp.where(t >= 1.0, 1.0, jnp.where(t <= 0.0, 0.0, 4.0 * t - 3.0 * t * t)
+                     ).astype(jnp.result_type(z))
+
+
+#: name -> (R_r(z), R_r'(z)) as functions of (z, r); r may be traced.
+_FAMILY_FORMULAS = {
+    "shifted_softplus": (_shifted_softplus_value, _shifted_softplus_deriv),
+    "softplus": (_softplus_value, _softplus_deriv),
+    "c1_blend": (_c1_blend_value, _c1_blend_deriv),
+}
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _family_apply(name: str, z, r):
+    """R_r(z) of a named family with a *traced* r (one compilation for all r); the JVP
+    in z is R_r'(z)·dz. r is a parameter here, never differentiated (stop_gradient)."""
+    return _FAMILY_FORMULAS[name][0](z, r)
+
+
+@_family_apply.defjvp
+def _family_apply_jvp(name, primals, tangents):
+    z, r = primals
+    dz, _ = tangents
+    return _family_apply(name, z, r), _FAMILY_FORMULAS[name][1](z, r).astype(z.dtype) * dz
+
+
+class _TracedFamily:
+    """Callable ϱ = R_r for :func:`jrelu.preactivations` inside ``jit`` with traced r."""
+
+    def __init__(self, name, r):
+        self.name, self.r = name, r
+
+    def __call__(self, z):
+        return _family_apply(self.name, z, jax.lax.stop_gradient(self.r).astype(z.dtype))
+
+
 @dataclasses.dataclass(frozen=True)
 class ShiftedSoftplus(Activation):
     r""":math:`R_r(x)=\mathrm{softplus}(rx-\ln r)/r`, :math:`R_r'(x)=\sigma(rx-\ln r)`.
 
-    C^∞, :math:`R_r\to\mathrm{ReLU}` uniformly (:math:`0<R_r(x)-\mathrm{ReLU}(x)+\frac{\ln
-    r}{r}\mathbf 1_{x>0}\le\frac{\ln 2}{r}`… in particular :math:`R_r(x)=x-\frac{\ln r}r+o(1/r)`
-    for x > 0) and :math:`R_r'\to\mathbf 1_{(0,\infty)}` pointwise (:math:`R_r'(0)=1/(1+r)`).
+    C^∞, :math:`|R_r-\mathrm{ReLU}|\le(\ln r+\ln2)/r` for r ≥ 1, with
+    :math:`0<R_r(x)-x+\frac{\ln r}{r}\le e^{-rx}` for x > 0, and
+    :math:`R_r'\to\mathbf 1_{(0,\infty)}` pointwise (:math:`R_r'(0)=1/(1+r)`).
     **Not admissible** in general: in deep networks at degenerate θ the offset
     :math:`-\ln r/r` of active neurons pushes a downstream pre-activation that is 0 under
     ReLU to :math:`\approx c\ln r/r>0`, where :math:`R_r'\to1`; ∇ℒ_r then converges to
-    the *other* one-sided derivative (see :func:`jrelu.examples.degenerate_deep_example`).
+    something other than G — in :func:`jrelu.examples.degenerate_deep_example`, to the other
+    one-sided derivative.
     Computed with ``logaddexp``, stable for large r.
     """
 
@@ -375,11 +480,10 @@ class ShiftedSoftplus(Activation):
         object.__setattr__(self, "r", _check_r(self.r))
 
     def value(self, z):
-        u = self.r * z - math.log(self.r)
-        return jnp.logaddexp(u, jnp.zeros_like(u)) / self.r
+        return _shifted_softplus_value(z, jnp.asarray(self.r, jnp.result_type(z)))
 
     def deriv(self, z):
-        return jax.nn.sigmoid(self.r * z - math.log(self.r))
+        return _shifted_softplus_deriv(z, jnp.asarray(self.r, jnp.result_type(z)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,11 +502,10 @@ class ScaledSoftplus(Activation):
         object.__setattr__(self, "r", _check_r(self.r))
 
     def value(self, z):
-        u = self.r * z
-        return jnp.logaddexp(u, jnp.zeros_like(u)) / self.r
+        return _softplus_value(z, jnp.asarray(self.r, jnp.result_type(z)))
 
     def deriv(self, z):
-        return jax.nn.sigmoid(self.r * z)
+        return _softplus_deriv(z, jnp.asarray(self.r, jnp.result_type(z)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -431,14 +534,10 @@ class C1Blend(Activation):
         object.__setattr__(self, "r", _check_r(self.r))
 
     def value(self, z):
-        t = jnp.clip(self.r * z, 0.0, 1.0)
-        inner = (2.0 * t * t - t * t * t) / self.r
-        return jnp.where(t >= 1.0, z, jnp.where(t <= 0.0, jnp.zeros_like(z), inner))
+        return _c1_blend_value(z, jnp.asarray(self.r, jnp.result_type(z)))
 
     def deriv(self, z):
-        t = jnp.clip(self.r * z, 0.0, 1.0)
-        return jnp.where(t >= 1.0, 1.0, jnp.where(t <= 0.0, 0.0, 4.0 * t - 3.0 * t * t)
-                         ).astype(z.dtype)
+        return _c1_blend_deriv(z, jnp.asarray(self.r, jnp.result_type(z)))
 
 
 #: The named smoothing families: name -> (r -> R_r).
@@ -488,10 +587,23 @@ def smoothed_gradient(net: Network, xs, ys, r, family="c1_blend", loss="mse",
     ℒ_r is C¹ in θ, so this is an honest gradient (``jax.grad`` of
     :func:`empirical_risk` with ``activation=R_r``). Returns a Network-shaped pytree.
     """
-    act = _smoothed_activation(family, _check_r(r))
+    r = _check_r(r)
     loss = _resolve_loss(loss)
     xs, ys, weights = _check_data(net, xs, ys, loss, weights)
+    return _smoothed_gradient_checked(net, xs, ys, weights, r, family, loss)
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "name"))
+def _named_family_grad_jit(net, xs, ys, weights, r, loss, name):
+    act = _TracedFamily(name, jnp.asarray(r, net.dtype))
     return jax.grad(lambda n: _risk_and_preacts(n, xs, ys, loss, act, weights)[0])(net)
+
+
+def _smoothed_gradient_checked(net, xs, ys, weights, r, family, loss):
+    if isinstance(family, str) and family in _FAMILY_FORMULAS:
+        return _named_family_grad_jit(net, xs, ys, weights, r, loss, family)
+    act = _smoothed_activation(family, r)
+    return _autodiff_grad_jit(net, xs, ys, weights, loss, act)
 
 
 class ConvergenceStudy(NamedTuple):
@@ -540,9 +652,12 @@ def convergence_study(net: Network, xs, ys, family="c1_blend", rs=None, loss="ms
       tol: the ``converged`` threshold on the last error, relative to max(1, ‖G‖₂).
 
     Returns:
-      a :class:`ConvergenceStudy` (``.table()`` prints it). The softplus families converge
-      exponentially fast where no pre-activation is near 0 and like
-      :math:`\ln r/r` or :math:`1/r` otherwise; a log-log ``rate`` is a summary, not a law.
+      a :class:`ConvergenceStudy` (``.table()`` prints it). Where no hidden pre-activation
+      on the data is 0, ``"softplus"`` converges exponentially fast (error
+      :math:`\lesssim e^{-r\min|z|}`) and ``"shifted_softplus"`` like :math:`\ln r/r`
+      (log-log slope ≈ −1); at a kink hit by the data they may converge to something
+      else (:func:`jrelu.examples.degenerate_deep_example`). ``"c1_blend"`` is exact from
+      :math:`r=1/z_*` on. The log-log ``rate`` is a summary of the table, not a law.
     """
     loss_obj = _resolve_loss(loss)
     xs, ys, weights = _check_data(net, xs, ys, loss_obj, weights)
@@ -551,9 +666,12 @@ def convergence_study(net: Network, xs, ys, family="c1_blend", rs=None, loss="ms
         raise ValueError(f"rs must be a non-empty 1-d sequence, got shape {rs.shape}")
     for r in rs:
         _check_r(r)
-    g = np.asarray(flatten(_backprop(net, xs, ys, loss_obj, relu, weights)))
-    grads = np.stack([np.asarray(flatten(smoothed_gradient(net, xs, ys, r, family, loss_obj,
-                                                           weights))) for r in rs])
+    if np.any(np.diff(rs) <= 0):
+        raise ValueError(f"rs must be strictly increasing, got {rs.tolist()}")
+    smoothing_family(family)  # unknown names fail here, before any work
+    g = np.asarray(flatten(_backprop_jit(net, xs, ys, weights, loss_obj, relu)))
+    grads = np.stack([np.asarray(flatten(_smoothed_gradient_checked(
+        net, xs, ys, weights, float(r), family, loss_obj))) for r in rs])
     errors = np.linalg.norm(grads - g, axis=1)
     pos = errors > 0
     rate = float(np.polyfit(np.log(rs[pos]), np.log(errors[pos]), 1)[0]) if pos.sum() >= 2 \
@@ -566,3 +684,274 @@ def convergence_study(net: Network, xs, ys, family="c1_blend", rs=None, loss="ms
     name = family if isinstance(family, str) else repr(family)
     converged = bool(errors[-1] <= tol * max(1.0, float(np.linalg.norm(g))))
     return ConvergenceStudy(name, rs, errors, grads, g, rate, exact_from, converged)
+
+
+# -- the limiting-subgradient certificate ------------------------------------------
+
+
+class SubgradientCertificate(NamedTuple):
+    r"""The constructive proof that G(θ) is a limiting Fréchet subgradient of ℒ at θ.
+
+    Row n of every array belongs to :math:`\theta_n`, θ with the hidden biases lowered,
+    :math:`b_k\mapsto b_k-\varepsilon_k^{(n)}` (k = 1, …, L−1).
+
+    Attributes:
+      shifts: ``(num, L-1)`` the :math:`\varepsilon_k^{(n)}`, hierarchical
+        (:math:`\varepsilon_1\ll\dots\ll\varepsilon_{L-1}`) and decreasing in n.
+      distance: ``(num,)`` :math:`\|\theta_n-\theta\|_2`.
+      min_abs_preactivation: ``(num,)`` the smallest :math:`|z|` over all hidden
+        pre-activations of the data at :math:`\theta_n`; > 0 proves ℒ is C¹ near
+        :math:`\theta_n` (finitely many continuous pre-activations keep their signs
+        nearby), so :math:`\nabla\mathcal L(\theta_n)` is its (unique) Fréchet subgradient.
+      pattern_matches: ``(num,)`` :math:`\mathbf 1_{(0,\infty)}(z(\theta_n))=
+        \mathbf 1_{(0,\infty)}(z(\theta))` on every hidden neuron and data point, i.e.
+        :math:`\nabla\mathcal L(\theta_n)` is backprop with G(θ)'s activation pattern.
+      grad_error: ``(num,)`` :math:`\|\nabla\mathcal L(\theta_n)-G(\theta)\|_2`.
+      loss_gap: ``(num,)`` :math:`|\mathcal L(\theta_n)-\mathcal L(\theta)|`.
+      verdicts: one sentence per n.
+      kinks_at_theta: number of (point, neuron) pairs with pre-activation exactly 0 at θ.
+      certified: True if the last ≥ 2 rows all have min |z| > 0 and the pattern of G,
+        ``distance`` decreases strictly and ``grad_error`` and ``loss_gap`` are
+        non-increasing over them (up to 64 ulps of rounding).
+      verdict: the overall verdict in words.
+    """
+
+    shifts: np.ndarray
+    distance: np.ndarray
+    min_abs_preactivation: np.ndarray
+    pattern_matches: np.ndarray
+    grad_error: np.ndarray
+    loss_gap: np.ndarray
+    verdicts: tuple
+    kinks_at_theta: int
+    certified: bool
+    verdict: str
+
+    def table(self) -> str:
+        """The certificate as text."""
+        lines = [f"{'n':>3} {'‖θn−θ‖':>11} {'min|z|':>11} {'pattern':>7} "
+                 f"{'‖∇ℒ(θn)−G‖':>11} {'|ℒ(θn)−ℒ|':>11}"]
+        for n in range(len(self.distance)):
+            lines.append(f"{n + 1:3d} {self.distance[n]:11.3e} "
+                         f"{self.min_abs_preactivation[n]:11.3e} "
+                         f"{'same' if self.pattern_matches[n] else 'DIFF':>7} "
+                         f"{self.grad_error[n]:11.3e} {self.loss_gap[n]:11.3e}")
+        lines.append(f"kinks at θ: {self.kinks_at_theta}; {self.verdict}")
+        return "\n".join(lines)
+
+
+def _default_shifts(zs_hidden, num: int, dtype) -> np.ndarray:
+    r""":math:`\varepsilon_k^{(n)}=s\,t_n^{L-k}` with :math:`t_n` geometric from 1/16 down
+    to the smallest t for which :math:`\varepsilon_1` stays ≳ 1000 ulps of the data scale."""
+    n_hidden = len(zs_hidden)
+    abs_all = np.concatenate([np.abs(np.asarray(z)).ravel() for z in zs_hidden])
+    nonzero = abs_all[abs_all > 0]
+    s = 0.5 * float(nonzero.min()) if nonzero.size else 0.5
+    s = min(s, 1.0)
+    scale = max(1.0, float(abs_all.max()) if abs_all.size else 1.0)
+    resolution = 1e3 * float(jnp.finfo(dtype).eps) * scale / s
+    t_min = min(resolution ** (1.0 / n_hidden), 1.0 / 32)
+    ts = np.geomspace(1.0 / 16, t_min, num) if num > 1 else np.array([1.0 / 16])
+    powers = np.arange(n_hidden, 0, -1)  # ε_1 = s t^{L-1}, …, ε_{L-1} = s t
+    return s * ts[:, None] ** powers[None, :]
+
+
+def limiting_subgradient_certificate(net: Network, xs, ys, loss="mse", num: int = 8,
+                                     weights=None, shifts=None) -> SubgradientCertificate:
+    r"""Exhibit :math:`\theta_n\to\theta` with ℒ differentiable at :math:`\theta_n`,
+    :math:`\mathcal L(\theta_n)\to\mathcal L(\theta)` and
+    :math:`\nabla\mathcal L(\theta_n)\to G(\theta)` — the proof, for this (θ, data), that
+    G(θ) is a limiting Fréchet subgradient [DDJW, Theorem (i)].
+
+    Construction (MATH.md §3). Lower the hidden biases of layer k by
+    :math:`\varepsilon_k`, :math:`\varepsilon_1\ll\varepsilon_2\ll\dots\ll
+    \varepsilon_{L-1}\to0`. A pre-activation that is 0 at θ becomes
+    :math:`\le-\varepsilon_k+(\text{perturbation from layers}<k)<0`, since the
+    perturbation is :math:`O(\varepsilon_{k-1})\ll\varepsilon_k`; nonzero ones keep their
+    sign for small ε. As ReLU(0) = ReLU(negative) = 0, :math:`\theta_n` has G(θ)'s
+    activation pattern and no pre-activation at 0, so ℒ is C¹ near :math:`\theta_n`
+    and :math:`\nabla\mathcal L(\theta_n)` is backprop with that pattern, a polynomial in
+    :math:`\theta_n` converging to G(θ). Each step of this argument is *checked* on the
+    data, not assumed: ``min_abs_preactivation`` > 0 and ``pattern_matches``.
+
+    Args:
+      net, xs, ys, loss, weights: as :func:`empirical_risk` (activation ReLU, G with
+        :math:`\mathrm{ReLU}'(0)=0`).
+      num: number of points :math:`\theta_n`.
+      shifts: optional ``(num, L-1)`` array of :math:`\varepsilon_k^{(n)}` to use instead
+        of the default :math:`\varepsilon_k^{(n)}=s\,t_n^{L-k}` (s = half the smallest
+        nonzero |pre-activation| capped at 1, :math:`t_n` geometric from 1/16 down to
+        the smallest value the dtype resolves for :math:`\varepsilon_1`).
+
+    Returns:
+      a :class:`SubgradientCertificate` (``.table()`` prints it). When a shift is below the
+      float resolution and a pre-activation stays exactly 0, or a shift flips a sign,
+      the row's verdict says so (layer, neuron, data index) and that row does not count.
+    """
+    loss_obj = _resolve_loss(loss)
+    xs, ys, weights = _check_data(net, xs, ys, loss_obj, weights)
+    num = int(num)
+    if num < 1:
+        raise ValueError(f"num must be ≥ 1, got {num}")
+    L = len(net.layers)
+    risk = lambda n: _risk_jit(n, xs, ys, weights, loss_obj, relu)
+    grad = lambda n: _autodiff_grad_jit(n, xs, ys, weights, loss_obj, relu)
+    zs = _hidden_preacts_jit(net, xs, relu)
+    g = np.asarray(flatten(_backprop_jit(net, xs, ys, weights, loss_obj, relu)))
+    loss0 = float(risk(net))
+    kinks0 = int(sum(int(jnp.sum(relu.at_kink(z))) for z in zs))
+    if L == 1:
+        empty = np.zeros(num)
+        verdict = "no hidden layer: ℒ is C¹ everywhere and G = ∇ℒ; nothing to certify"
+        return SubgradientCertificate(np.zeros((num, 0)), empty, np.full(num, np.inf),
+                                      np.ones(num, bool), empty, empty, (verdict,) * num,
+                                      0, True, verdict)
+    if shifts is None:
+        shifts = _default_shifts(zs, num, net.dtype)
+    shifts = np.asarray(shifts, dtype=float)
+    if shifts.shape != (num, L - 1):
+        raise ValueError(f"shifts must have shape (num, L-1) = ({num}, {L - 1}), "
+                         f"got {shifts.shape}")
+    if not np.all(np.isfinite(shifts)) or np.any(shifts <= 0):
+        raise ValueError("shifts must be finite and > 0")
+    pattern0 = [np.asarray(z) > 0 for z in zs]
+    rows = {k: [] for k in ("dist", "minabs", "match", "gerr", "lgap", "verdict")}
+    for eps in shifts:
+        layers = [(A, b - jnp.asarray(e, b.dtype)) for (A, b), e in zip(net.layers[:-1], eps)]
+        net_n = Network(layers + [net.layers[-1]])
+        zs_n = [np.asarray(z) for z in _hidden_preacts_jit(net_n, xs, relu)]
+        dist = float(np.linalg.norm(np.asarray(flatten(net_n)) - np.asarray(flatten(net))))
+        minabs, where = np.inf, None
+        for k, z in enumerate(zs_n):
+            i = np.unravel_index(np.argmin(np.abs(z)), z.shape)
+            if abs(z[i]) < minabs:
+                minabs, where = float(abs(z[i])), (k, i)
+        mismatch = None
+        for k, (z, p) in enumerate(zip(zs_n, pattern0)):
+            bad = np.argwhere((z > 0) != p)
+            if bad.size:
+                mismatch = (k, tuple(int(j) for j in bad[0]))
+                break
+        gerr = float(np.linalg.norm(np.asarray(flatten(grad(net_n))) - g))
+        lgap = abs(float(risk(net_n)) - loss0)
+        if minabs == 0:
+            k, (m, i) = where
+            text = (f"NOT separated: layer {k + 1}, neuron {i}, data point {m} still has "
+                    f"pre-activation exactly 0 (shift ε_{k + 1} = {eps[k]:.3g} is below the "
+                    f"float resolution there)")
+        elif mismatch is not None:
+            k, (m, i) = mismatch
+            text = (f"pattern differs from G's at layer {k + 1}, neuron {i}, data point {m}: "
+                    f"the shifts are too large or not hierarchical enough")
+        else:
+            text = (f"ℒ is C¹ near θ_n (min |z| = {minabs:.3g} > 0) and θ_n has G's "
+                    f"activation pattern")
+        for key, val in zip(rows, (dist, minabs, mismatch is None, gerr, lgap, text)):
+            rows[key].append(val)
+    valid = np.array([m > 0 and ok for m, ok in zip(rows["minabs"], rows["match"])])
+    tail = len(valid) - (np.flatnonzero(~valid)[-1] + 1 if (~valid).any() else 0)
+    gerr, lgap = np.array(rows["gerr"]), np.array(rows["lgap"])
+    slack = 64 * float(jnp.finfo(net.dtype).eps) * max(1.0, float(np.linalg.norm(g)), loss0)
+    monotone = bool(np.all(np.diff(gerr[-tail:]) <= slack) and
+                    np.all(np.diff(lgap[-tail:]) <= slack)) if tail else False
+    dist = np.array(rows["dist"])
+    approaching = bool(np.all(np.diff(dist[-tail:]) < 0)) if tail else False
+    certified = tail >= 2 and monotone and approaching
+    if certified:
+        verdict = (f"certified: at the last {tail} points θ_n → θ, ℒ is differentiable with "
+                   f"G's activation pattern, and ‖∇ℒ(θ_n) − G(θ)‖ ({gerr[-1]:.3g}) and "
+                   f"|ℒ(θ_n) − ℒ(θ)| ({lgap[-1]:.3g}) decrease monotonically with ‖θ_n − θ‖; "
+                   "G(θ) is a limiting Fréchet subgradient of ℒ at θ")
+    elif tail < 2:
+        verdict = (f"NOT certified: only {tail} of the last points separate every "
+                   "pre-activation from 0 with G's pattern (see the per-point verdicts)")
+    elif not approaching:
+        verdict = "NOT certified: ‖θ_n − θ‖ does not decrease along the given shifts"
+    else:
+        verdict = "NOT certified: the errors do not decrease monotonically along θ_n"
+    return SubgradientCertificate(shifts, np.array(rows["dist"]), np.array(rows["minabs"]),
+                                  np.array(rows["match"]), gerr, lgap, tuple(rows["verdict"]),
+                                  kinks0, bool(certified), verdict)
+
+
+# -- differentiability report ----------------------------------------------------------
+
+
+_kink_report_jit = jax.jit(kink_report, static_argnames="activation")
+
+
+class KinkLocation(NamedTuple):
+    """A hidden neuron (1-based layer, 0-based neuron) and the data indices where its
+    pre-activation is exactly at a kink."""
+
+    layer: int
+    neuron: int
+    data_indices: tuple
+
+
+class DifferentiabilityReport(NamedTuple):
+    r"""Whether ℒ is certainly C¹ near θ, and where not.
+
+    Attributes:
+      certainly_c1: True if no hidden pre-activation of any data point is exactly at a
+        kink. Then, as the finitely many pre-activations are continuous in θ, they keep
+        their signs on a neighbourhood of θ, where ℒ is a composition of polynomials and
+        the C¹ loss: ℒ is C¹ there and G(θ) = ∇ℒ(θ) [DDJW (ii)]. False does *not* prove
+        ℒ is not C¹ (a kink can be hidden by a zero downstream weight).
+      locations: the (layer, neuron, data indices) at a kink.
+      kink_report: the :class:`jrelu.derivative.KinkReport` of the data.
+      num_points_affected: number of data points with some hidden pre-activation at a kink.
+    """
+
+    certainly_c1: bool
+    locations: tuple
+    kink_report: object
+    num_points_affected: int
+
+    def __str__(self) -> str:
+        if self.certainly_c1:
+            return "ℒ is C¹ near θ: no data point has a hidden pre-activation at a kink"
+        lines = [f"ℒ may fail to be C¹ near θ: {self.num_points_affected} data point(s) sit "
+                 f"on a kink"]
+        for loc in self.locations:
+            lines.append(f"  layer {loc.layer}, neuron {loc.neuron}: data indices "
+                         f"{list(loc.data_indices)}")
+        return "\n".join(lines)
+
+
+def differentiability_report(net: Network, xs, ys=None, activation: Activation = relu
+                             ) -> DifferentiabilityReport:
+    r"""Is ℒ certainly C¹ near θ? Lists every (layer, neuron, data indices) whose
+    pre-activation is exactly at a kink (:meth:`jrelu.Activation.at_kink`, via
+    :func:`jrelu.derivative.kink_report`).
+
+    Args:
+      net: the network (θ).
+      xs: data inputs ``(M, N_0)``; ``ys`` (optional) is only shape-checked — whether ℒ is
+        C¹ does not depend on the targets for a loss C¹ in its first argument.
+      activation: ϱ (default :data:`jrelu.relu`).
+
+    Returns:
+      a :class:`DifferentiabilityReport` (``str()`` gives it in words).
+    """
+    xs_arr = jnp.asarray(xs)
+    if ys is None:
+        if xs_arr.ndim != 2 or xs_arr.shape[-1] != net.input_dim or xs_arr.shape[0] == 0:
+            raise ValueError(f"xs must have shape (M, N_0) = (M, {net.input_dim}) with M ≥ 1, "
+                             f"got {xs_arr.shape}")
+        msg = _first_nonfinite("xs", xs_arr)
+        if msg:
+            raise ValueError(msg)
+        xs = xs_arr.astype(net.dtype)
+    else:
+        xs, _, _ = _check_data(net, xs, ys, _resolve_loss(lambda p, y: 0.0 * jnp.sum(p)))
+    report = _kink_report_jit(net, xs, activation=activation)
+    zs = _hidden_preacts_jit(net, xs, activation)
+    locations = []
+    for k, (z, hits) in enumerate(zip(zs, report.neuron_hits), start=1):
+        mask = np.asarray(activation.at_kink(z))
+        for i in np.flatnonzero(np.asarray(hits)):
+            locations.append(KinkLocation(k, int(i), tuple(int(m) for m in
+                                                            np.flatnonzero(mask[:, i]))))
+    n_aff = int(np.sum(np.asarray(report.affected)))
+    return DifferentiabilityReport(not locations, tuple(locations), report, n_aff)

@@ -70,7 +70,8 @@ class Network:
             try:
                 A, b = pair
             except (TypeError, ValueError):
-                raise ValueError(f"layer {k}: expected a pair (A_{k}, b_{k}), got {pair!r}") from None
+                raise ValueError(
+                    f"layer {k}: expected a pair (A_{k}, b_{k}), got {pair!r}") from None
             A, b = jnp.asarray(A), jnp.asarray(b)
             if A.ndim != 2:
                 raise ValueError(f"layer {k}: A_{k} must be a matrix (N_{k}, N_{k-1}), "

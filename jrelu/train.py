@@ -81,7 +81,7 @@ def _runner(optimizer, loss, activation, count_kinks, sampler, batch_size):
 
 @functools.lru_cache(maxsize=32)
 def _make_runner(optimizer, loss, activation: Activation, count_kinks: bool,
-            sampler: Callable, batch_size: int):
+                 sampler: Callable, batch_size: int):
     """A jitted ``(net, opt_state, key, step_ids, data_args) -> ((net, opt_state), hist)``.
 
     Cached on the static pieces so repeated calls (training in segments, benchmarks)

@@ -84,13 +84,13 @@ def test_batched_vmap_and_jit_agree_with_pointwise(c):
         X = X.reshape(3, 4, widths[0])
         D = jrelu.derivative(net, X, act)
         assert D.shape == (3, 4, widths[-1], widths[0])
-        f = lambda y: jrelu.realize(net, y, act)
+        f = lambda y, net=net: jrelu.realize(net, y, act)
         flat = X.reshape(-1, widths[0])
         for name, batched in {
             "vmap(jacrev)": jax.vmap(jax.jacrev(f)),
             "vmap(jacfwd)": jax.vmap(jax.jacfwd(f)),
             "jit(vmap(jacrev))": jax.jit(jax.vmap(jax.jacrev(f))),
-            "vmap(derivative)": jax.vmap(lambda y: jrelu.derivative(net, y, act)),
+            "vmap(derivative)": jax.vmap(lambda y, net=net: jrelu.derivative(net, y, act)),
         }.items():
             np.testing.assert_array_equal(batched(flat).reshape(D.shape), D, err_msg=name)
         for i, y in enumerate(flat):
@@ -118,8 +118,9 @@ def test_chain_rule_everywhere_at_planted_kinks(c):
         lhs = jrelu.derivative(jrelu.compose(outer, inner), x, act)
         rhs = jrelu.derivative(outer, y, act) @ jrelu.derivative(inner, x, act)
         np.testing.assert_array_equal(lhs, rhs)
+        composed = jrelu.compose(outer, inner)
         np.testing.assert_array_equal(lhs, jax.jacrev(
-            lambda t: jrelu.realize(jrelu.compose(outer, inner), t, act))(x))
+            lambda t, net=composed: jrelu.realize(net, t, act))(x))
 
 
 @pytest.mark.parametrize("c", KINK_VALUES)

@@ -55,7 +55,8 @@ def test_non_finite_weight_with_check():
     A = np.ones((2, 2))
     A[1, 0] = np.nan
     jrelu.Network([(A, np.zeros(2))])  # not checked by default (works under jit)
-    with pytest.raises(ValueError, match=r"layer 1: A_1 has a non-finite entry nan at index \(1, 0\)"):
+    with pytest.raises(ValueError,
+                       match=r"layer 1: A_1 has a non-finite entry nan at index \(1, 0\)"):
         jrelu.Network([(A, np.zeros(2))], check=True)
     with pytest.raises(ValueError, match="layer 2: b_2 has a non-finite entry inf"):
         jrelu.Network([(np.ones((2, 2)), np.zeros(2)), (np.ones((1, 2)), [np.inf])], check=True)
@@ -63,7 +64,8 @@ def test_non_finite_weight_with_check():
 
 def test_wrong_input_dimension():
     net = jrelu.init(jax.random.key(0), (3, 4, 1))
-    with pytest.raises(ValueError, match=r"input must have shape \(3,\) or \(\.\.\., 3\).*\(5, 2\)"):
+    with pytest.raises(ValueError,
+                       match=r"input must have shape \(3,\) or \(\.\.\., 3\).*\(5, 2\)"):
         jrelu.realize(net, jnp.ones((5, 2)))
     with pytest.raises(ValueError, match="got shape \\(\\)"):
         jrelu.realize(net, 1.0)

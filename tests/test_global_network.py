@@ -1,0 +1,214 @@
+"""The local-to-global theorem (MATH.md §4, [BEGJ]) as a function: global_network,
+global_bound, ready-made local approximants, sizes, errors (float64)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jrelu
+from jrelu import connectivity, depth, derivative, num_params, realize, width
+
+
+@functools.partial(jax.jit, static_argnames="act")
+def _both(net, x, act=jrelu.relu):
+    return realize(net, x, act), derivative(net, x, act)
+
+
+def _params(widths):
+    return sum(widths[k] * (widths[k - 1] + 1) for k in range(1, len(widths)))
+
+
+def _sample(rec, key, n_shell=1500, n_box=600):
+    """Radial shells from 0 to 1e4 (errors.RadialShells) plus the origin, uniform points of
+    the cube and band, and points just outside the outer cube."""
+    d, B = rec.d, rec.B
+    k1, k2, k3 = jax.random.split(key, 3)
+    shells = jrelu.RadialShells(dim=d, r_max=1e4, num_shells=60, r_min=1e-3)(k1, n_shell)
+    box = jax.random.uniform(k2, (n_box, d), minval=-B - 1.5, maxval=B + 1.5)
+    # one coordinate in the band, the others inside: the band region in high d
+    band = jax.random.uniform(k3, (n_box, d), minval=-B, maxval=B)
+    band = band.at[:, 0].set(B + jnp.linspace(0.0, 1.25, n_box))
+    pts = [jnp.zeros((1, d)), shells, box, band]
+    if d == 1:  # a dense grid through the cube, the band and beyond
+        pts.append(jnp.arange(-(B + 3) * 2**7, (B + 3) * 2**7 + 1)[:, None] / 2.0**7 + 2.0**-12)
+    return np.asarray(jnp.concatenate(pts))
+
+
+def _check_global(net, rec, f, grad, x, act=jrelu.relu):
+    v, D = _both(net, x, act)
+    v, D = np.asarray(v)[:, 0], np.asarray(D)[:, 0, :]
+    fx = np.asarray(jax.vmap(f)(jnp.asarray(x)))
+    gx = np.asarray(jax.vmap(grad)(jnp.asarray(x)))
+    r = np.linalg.norm(x, axis=-1)
+    w = 1.0 + r**rec.kappa
+    ev = np.abs(fx - v)
+    ed = np.linalg.norm(gx - D, axis=-1)
+    env = jrelu.global_bound(rec, x)
+    # value: the theorem's weighted bound at every sample, and the region-wise envelope
+    assert np.max(ev / w) <= rec.eps
+    assert np.all(ev <= env.value)
+    assert np.all(env.value <= env.value_theorem)
+    # derivative: a.e. (random samples avoid the null set of kinks)
+    assert np.all(ed <= env.derivative)
+    assert np.all(env.derivative <= env.derivative_theorem * (1 + 1e-12))
+    assert np.max(ed / w) <= rec.C * rec.eps**rec.r
+    # outside the outer cube the network and D^N are exactly 0
+    out = env.region == 2
+    assert out.sum() > 0 and (env.region == 0).sum() > 0 and (env.region == 1).sum() > 0
+    np.testing.assert_array_equal(v[out], 0.0)
+    np.testing.assert_array_equal(D[out], 0.0)
+    return ev, ed, env
+
+
+def _check_sizes(net, rec, local_net):
+    d, m = rec.d, rec.m
+    L_loc = depth(local_net)
+    L = max(3, L_loc)
+    assert depth(net) == rec.depth == L + m + 2
+    H = [2 * d, 1] + [2] * (L - 3)
+    N = list(local_net.widths[1:-1]) + [2] * (L - L_loc)
+    widths = (d,) + tuple(h + n for h, n in zip(H, N)) + (4, 4, 6) + (8,) * (m - 1) + (1,)
+    assert net.widths == widths == rec.widths
+    assert width(net) == rec.width == max(widths)
+    assert num_params(net) == rec.num_params == _params(widths)
+    P = jrelu.parallel(jrelu.cutoff_network(d, rec.B), local_net)
+    A, b = P.layers[-1]
+    nnz = int(np.count_nonzero(np.asarray(A)) + np.count_nonzero(np.asarray(b)))
+    assert connectivity(net) == rec.connectivity == connectivity(P) + nnz + 30 * m + 8
+
+
+@pytest.mark.parametrize("d,eps", [(1, 0.25), (2, 0.5), (10, 0.5), (50, 1.0)])
+def test_global_network_squared_norm(d, eps):
+    loc = jrelu.squared_norm_local(d)
+    net, rec = jrelu.global_network(loc, eps)
+    assert (rec.c, rec.nu, rec.kappa, rec.r) == (1.0, 2.0, 3.0, 0.5)
+    assert rec.B == max(1.0, 4.0 / eps) and rec.delta == eps / 2
+    F_max = 1.0 + (math.sqrt(d) * (rec.B + 1)) ** 2
+    assert rec.b > max(1.0, F_max + rec.delta) >= rec.b / 2 and math.log2(rec.b).is_integer()
+    assert rec.eta == rec.b**2 * 2.0 ** (-2 * rec.m - 2) <= eps / 4 < rec.b**2 * 2.0 ** (-2 * rec.m)
+    x = _sample(rec, jax.random.PRNGKey(d))
+    ev, ed, env = _check_global(net, rec, loc.f, loc.grad, x)
+    # the inside error is the local plus the multiplication error, well below ε
+    assert np.max(ev[env.region == 0]) <= rec.delta + rec.eta
+    local_net = loc(rec.delta, rec.B + 1)
+    _check_sizes(net, rec, local_net)
+    # exact zero outside, for another kink value and under jacfwd (forward order)
+    far = x[env.region == 2][:64]
+    v, D = _both(net, far, jrelu.ReLU(kink=0.3))
+    np.testing.assert_array_equal(np.asarray(v), 0.0)
+    np.testing.assert_array_equal(np.asarray(D), 0.0)
+    if d <= 2:  # also in forward order (jacfwd)
+        J = jax.jit(jax.vmap(jax.jacfwd(lambda z: realize(net, z))))(jnp.asarray(far))
+        np.testing.assert_array_equal(np.asarray(J), 0.0)
+
+
+def test_global_network_record_and_bound_api():
+    loc = jrelu.squared_norm_local(3)
+    net, rec = jrelu.global_network(loc, 0.5)
+    data = json.loads(rec.to_json())
+    assert data["kappa"] == 3.0 and data["widths"] == list(net.widths)
+    assert data["certified"] is True and set(data["C_regions"]) == {"inside", "band", "outside"}
+    assert rec.C == max(rec.C_regions.values())
+    x = np.zeros((4, 5, 3))
+    bd = jrelu.global_bound(rec, x)
+    assert bd.value.shape == (4, 5) and bd.derivative.shape == (4, 5)
+    one = jrelu.global_bound(rec, np.array([1e3, 0.0, 0.0]))
+    assert one.value.shape == () and int(one.region) == 2
+    assert float(one.value) == 1.0 + 1e6  # F = c(1 + r^ν) outside
+    with pytest.raises(ValueError, match="x must have shape"):
+        jrelu.global_bound(rec, np.zeros((2, 4)))
+    # dtype follows the local network; float32 keeps the exact zero outside
+    loc32 = jrelu.squared_norm_local(2, dtype=jnp.float32)
+    net32, rec32 = jrelu.global_network(loc32, 1.0)
+    assert net32.dtype == jnp.float32
+    far = jnp.asarray([[1e4, -3.0], [-50.0, 60.0]], jnp.float32)
+    np.testing.assert_array_equal(np.asarray(realize(net32, far)), 0.0)
+    np.testing.assert_array_equal(np.asarray(derivative(net32, far)), 0.0)
+
+
+def test_global_network_other_locals():
+    # max-min PWL (exact local, ν = 1): f(x) = max(x0 - x1, min(x0 + 1, 2 - x1))
+    W = np.array([[1.0, -1.0], [1.0, 0.0], [0.0, -1.0]])
+    c = np.array([0.0, 1.0, 2.0])
+    loc = jrelu.maxmin_local(W, c, [[0], [1, 2]])
+    assert loc.growth == (2.0, 1.0)
+    net, rec = jrelu.global_network(loc, 0.5)
+    assert rec.kappa == 2.0
+    x = _sample(rec, jax.random.PRNGKey(7), n_shell=800, n_box=300)
+    _check_global(net, rec, loc.f, loc.grad, x)
+    # product of coordinates x0 x2 in d = 3 (ν = 2)
+    loc = jrelu.coordinate_product_local(3, [0, 2])
+    net, rec = jrelu.global_network(loc, 1.0)
+    x = _sample(rec, jax.random.PRNGKey(8), n_shell=800, n_box=300)
+    _check_global(net, rec, loc.f, loc.grad, x)
+    _check_sizes(net, rec, loc(rec.delta, rec.B + 1))
+
+
+def test_global_network_trained_local_measured():
+    # a network used as is, its local error measured by jrelu.error_sweep: here the target
+    # is the network's own realization (error 0), with a user-given growth bound
+    W = np.array([[1.0, 0.5], [-1.0, 0.25], [0.0, 1.0]])
+    base = jrelu.maxmin_network(W, np.array([0.5, 0.0, -1.0]), [[0, 1], [2]])
+    f = lambda z: realize(base, z)[0]
+    loc = jrelu.network_local(base, f, growth=(2.0, 1.0), key=jax.random.PRNGKey(0),
+                              num_points=512)
+    net, rec = jrelu.global_network(loc, 1.0)
+    assert rec.certified is False and rec.local_info["certified"] is False
+    assert rec.local_info["measured_value_error"] == 0.0
+    x = _sample(rec, jax.random.PRNGKey(9), n_shell=600, n_box=200)
+    _check_global(net, rec, f, jax.grad(f), x)
+    bad = jrelu.network_local(base, lambda z: jnp.sum(z * z), growth=(1.0, 2.0),
+                              key=jax.random.PRNGKey(0), num_points=256)
+    with pytest.raises(ValueError, match="exceeds the requested"):
+        jrelu.global_network(bad, 1.0)
+
+
+def test_global_network_bad_input():
+    loc = jrelu.squared_norm_local(3)
+    for eps in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="eps must be positive"):
+            jrelu.global_network(loc, eps)
+    with pytest.raises(ValueError, match="inconsistent dimension"):
+        jrelu.global_network(loc, 1.0, d=2)
+    with pytest.raises(ValueError, match="inconsistent dimension"):
+        jrelu.global_network(lambda delta, B: jrelu.squared_norm_network(2, B, 3), 1.0,
+                             growth=(1.0, 2.0), d=3)
+    with pytest.raises(ValueError, match="growth=\\(c, nu\\) is required"):
+        jrelu.global_network(lambda delta, B: jrelu.squared_norm_network(2, B, 3), 1.0, d=2)
+    with pytest.raises(ValueError, match="d is required"):
+        jrelu.global_network(lambda delta, B: jrelu.squared_norm_network(2, B, 3), 1.0,
+                             growth=(1.0, 2.0))
+    with pytest.raises(ValueError, match="growth constant c"):
+        jrelu.global_network(loc, 1.0, growth=(0.0, 2.0))
+    with pytest.raises(ValueError, match="growth exponent nu"):
+        jrelu.global_network(loc, 1.0, growth=(1.0, -1.0))
+    with pytest.raises(ValueError, match="must return a jrelu.Network"):
+        jrelu.global_network(lambda delta, B: None, 1.0, growth=(1.0, 2.0), d=2)
+    with pytest.raises(ValueError, match="delta must be positive"):
+        loc(0.0, 1.0)
+    with pytest.raises(ValueError, match="B must be positive"):
+        loc(0.1, 0.0)
+
+
+def test_global_error_profile_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    import jrelu.plot
+
+    loc = jrelu.squared_norm_local(2)
+    net, rec = jrelu.global_network(loc, 0.5)
+    path = tmp_path / "profile.png"
+    out = jrelu.plot.global_error_profile(net, rec, loc.f, loc.grad, key=jax.random.PRNGKey(0),
+                                          path=path, num_points=400)
+    assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert np.all(out["value_error"] <= rec.eps)
+    assert np.all(out["value_error"] <= out["value_envelope"])
+    assert np.all(out["derivative_error"] <= out["derivative_envelope"])
+    with pytest.raises(ValueError, match="r_min"):
+        jrelu.plot.global_error_profile(net, rec, loc.f, key=jax.random.PRNGKey(0), r_min=0.0)
