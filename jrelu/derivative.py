@@ -13,6 +13,7 @@ matrix, kinks included.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import NamedTuple
@@ -25,6 +26,7 @@ from .activations import Activation, relu
 from .network import Network, check_input, preactivations
 
 __all__ = [
+    "value_and_derivative",
     "derivative",
     "KinkReport",
     "kink_report",
@@ -53,29 +55,41 @@ def derivative(net: Network, x, activation: Activation = relu) -> jax.Array:
     point) when :math:`N_L<N_0`, from the input side (forward order,
     :math:`N_0\cdot\sum_k N_kN_{k-1}`) otherwise.
     """
+    return value_and_derivative(net, x, activation)[1]
+
+
+def value_and_derivative(net: Network, x, activation: Activation = relu):
+    r""":math:`(R\Phi(x), D^N\Phi(x))` from one shared forward pass.
+
+    The same operations as :func:`jrelu.realize` and :func:`derivative`, so both results
+    are bit-for-bit theirs; only the forward pass is shared (what an error sweep of values
+    and derivatives needs). Shapes ``(..., N_L)`` and ``(..., N_L, N_0)``.
+    """
     x = check_input(net, x)
-    masks = []
-    h = x
+    h, masks = x, []
     for A, b in net.layers[:-1]:
         z = jnp.matmul(h, A.T) + b
         masks.append(activation.deriv(z).astype(z.dtype))
         h = activation(z)
-    if net.output_dim < net.input_dim:
-        # Reverse: J ← (J · diag(m_k)) A_k, starting from J = A_L.
+    A_L, b_L = net.layers[-1]
+    return jnp.matmul(h, A_L.T) + b_L, _masked_product(net, masks, x.shape[:-1])
+
+
+def _masked_product(net: Network, masks, batch_shape) -> jax.Array:
+    r""":math:`A_L\,\mathrm{diag}(s_{L-1})A_{L-1}\cdots\mathrm{diag}(s_1)A_1` for slope
+    vectors :math:`s_k` of shape ``(..., N_k)`` (the product formula of :func:`derivative`
+    with given slopes)."""
+    if not masks:
+        J = net.layers[0][0]
+    elif net.output_dim < net.input_dim:
         J = net.layers[-1][0]
         for (A, _), m in zip(reversed(net.layers[:-1]), reversed(masks)):
             J = jnp.matmul(J * m[..., None, :], A)
     else:
-        # Forward: J ← A_{k+1} (diag(m_k) J), starting from J = A_1.
         J = net.layers[0][0]
         for (A, _), m in zip(net.layers[1:], masks):
             J = jnp.matmul(A, m[..., :, None] * J)
-    if J.ndim == 2 and x.ndim > 1:  # depth 1: D^N = A_1 at every point
-        J = jnp.broadcast_to(J, x.shape[:-1] + J.shape)
-    return J
-
-
-# -- shared input checks -------------------------------------------------------
+    return jnp.broadcast_to(J, batch_shape + J.shape[-2:])
 
 
 def _check_activation(activation) -> Activation:
@@ -237,27 +251,563 @@ def kink_report(net: Network, X, tol=0.0, activation: Activation = relu) -> Kink
         t = np.asarray(tol)
         if t.shape != () or not np.isfinite(t) or t < 0:
             raise ValueError(f"tol must be a finite nonnegative scalar, got {tol!r}")
+    same_mask = isinstance(tol, (int, float)) and tol == 0
+    return _kink_report_jit(net, X, jnp.asarray(0.0 if same_mask else tol, X.dtype), activation,
+                            same_mask)
+
+
+def _kink_report_core(net: Network, X, tol, activation: Activation, same_mask: bool):
     zs = preactivations(net, X, activation)[:-1]
     batch_shape = X.shape[:-1]
     bad_kinks = _non_one_sided_kinks(activation, X.dtype)
-    same_mask = isinstance(tol, (int, float)) and tol == 0
     exact_counts, near_counts, neuron_hits = [], [], []
     point_counts = jnp.zeros(batch_shape, int)
     bad_choice = jnp.zeros(batch_shape, bool)
     batch_axes = tuple(range(len(batch_shape)))
     for z in zs:
         exact = activation.at_kink(z)
-        per_neuron = jnp.sum(exact, axis=batch_axes, dtype=int)
-        neuron_hits.append(per_neuron)
-        exact_counts.append(jnp.sum(per_neuron))
+        per_point = jnp.sum(exact, axis=-1, dtype=int)
+        count = jnp.sum(per_point)
+        exact_counts.append(count)
+        # Kinks are rare: the per-neuron reduction only runs for a batch that has one.
+        neuron_hits.append(jax.lax.cond(
+            count > 0, lambda e: jnp.sum(e, axis=batch_axes, dtype=int),
+            lambda e: jnp.zeros(e.shape[-1:], int), exact))
         if same_mask:
             near_counts.append(exact_counts[-1])
         else:
             near_counts.append(jnp.sum(activation.at_kink(z, tol), dtype=int))
-        point_counts = point_counts + jnp.sum(exact, axis=-1, dtype=int)
+        point_counts = point_counts + per_point
         for kappa in bad_kinks:
             bad_choice = bad_choice | jnp.any(z == kappa, axis=-1)
     affected = point_counts > 0
     may_differ = (point_counts >= 2) | ((point_counts == 1) & bad_choice)
     return KinkReport(tuple(exact_counts), tuple(near_counts), tuple(neuron_hits),
                       point_counts, affected, may_differ)
+
+
+_kink_report_jit = jax.jit(_kink_report_core, static_argnames=("activation", "same_mask"))
+
+
+# -- directional derivative ------------------------------------------------------
+
+
+def _one_sided(activation: Activation, z, dz):
+    r""":math:`\varrho'(z;\dot z)`: :math:`\varrho'_+(z)\dot z` if :math:`\dot z>0`,
+    :math:`\varrho'_-(z)\dot z` if :math:`\dot z<0`, 0 if :math:`\dot z=0`."""
+    if activation.is_smooth:
+        return activation.deriv(z).astype(dz.dtype) * dz
+    zero = jnp.zeros_like(dz)
+    up = activation.right_deriv(z).astype(dz.dtype) * dz
+    down = activation.left_deriv(z).astype(dz.dtype) * dz
+    return jnp.where(dz > 0, up, jnp.where(dz < 0, down, zero))
+
+
+def directional_derivative(net: Network, x, v, activation: Activation = relu) -> jax.Array:
+    r"""The exact one-sided directional derivative
+    :math:`R\Phi'(x;v)=\lim_{t\downarrow0}(R\Phi(x+tv)-R\Phi(x))/t`.
+
+    One forward pass carries :math:`(z,\dot z)` through the network (MATH.md §2,
+    "Beyond"): :math:`\dot z_k=A_k\dot h_{k-1}`, and at each hidden neuron
+    :math:`\dot h=\varrho'_+(z)\dot z` if :math:`\dot z>0`, :math:`\varrho'_-(z)\dot z` if
+    :math:`\dot z<0`, 0 if :math:`\dot z=0` (for ReLU: :math:`\dot z` if z > 0,
+    :math:`\max(\dot z,0)` if z = 0, 0 if z < 0). This is the chain rule for one-sided
+    directional derivatives, valid at every x because every layer is locally Lipschitz
+    and directionally differentiable. Positively homogeneous in v, but not linear at a
+    kink.
+
+    Args:
+      net: the network.
+      x: shape ``(N_0,)`` or ``(..., N_0)``.
+      v: shape ``(N_0,)`` or ``(..., N_0)``; broadcast against ``x``.
+      activation: :math:`\varrho`, with its one-sided derivatives.
+
+    Returns:
+      shape ``(..., N_L)`` with ``...`` the broadcast batch shape of x and v.
+
+    Costs about two forward passes (one for z, one for :math:`\dot z`).
+    """
+    net = _check_network(net)
+    activation = _check_activation(activation)
+    x = check_input(net, x)
+    v = jnp.asarray(v)
+    if v.ndim == 0 or v.shape[-1] != net.input_dim:
+        raise ValueError(f"direction v must have shape ({net.input_dim},) or "
+                         f"(..., {net.input_dim}) for a network with N_0 = {net.input_dim}, "
+                         f"got shape {v.shape}")
+    try:
+        batch = jnp.broadcast_shapes(x.shape[:-1], v.shape[:-1])
+    except ValueError:
+        raise ValueError(f"x of shape {x.shape} and v of shape {v.shape} do not broadcast "
+                         "over their batch dimensions") from None
+    _check_finite_array("x", x)
+    _check_finite_array("v", v)
+    dtype = jnp.result_type(x.dtype, v.dtype if jnp.issubdtype(v.dtype, jnp.inexact)
+                            else x.dtype)
+    out = _directional_jit(net, x.astype(dtype), v.astype(dtype), activation)
+    return jnp.broadcast_to(out, batch + (net.output_dim,))
+
+
+@functools.partial(jax.jit, static_argnames="activation")
+def _directional_jit(net: Network, x, v, activation: Activation):
+    h, dh = x, v
+    for A, b in net.layers[:-1]:
+        z = jnp.matmul(h, A.T) + b
+        dz = jnp.matmul(dh, A.T)
+        dh = _one_sided(activation, z, dz)
+        h = activation.value(z)
+    return jnp.matmul(dh, net.layers[-1][0].T)
+
+
+# -- lexicographic Jacobian ----------------------------------------------------------
+
+
+def _first_nonzero_sign(T):
+    """Sign (−1, 0, 1) of the first nonzero entry along the last axis (0 if all zero)."""
+    idx = jnp.argmax(T != 0, axis=-1)
+    first = jnp.take_along_axis(T, idx[..., None], axis=-1)[..., 0]
+    return jnp.sign(first).astype(jnp.int8)
+
+
+def _check_basis(net: Network, basis, batch_shape) -> jax.Array:
+    n = net.input_dim
+    basis = jnp.asarray(basis)
+    if basis.ndim < 2 or basis.shape[-2:] != (n, n):
+        raise ValueError(f"basis must have shape ({n}, {n}) or (..., {n}, {n}) (columns "
+                         f"v_1, …, v_{n}) for a network with N_0 = {n}, got shape "
+                         f"{basis.shape}")
+    try:
+        jnp.broadcast_shapes(batch_shape, basis.shape[:-2])
+    except ValueError:
+        raise ValueError(f"basis of shape {basis.shape} does not broadcast against inputs "
+                         f"with batch shape {batch_shape}") from None
+    _check_finite_array("basis", basis)
+    if _is_concrete(basis):
+        B = np.asarray(basis, dtype=np.float64).reshape((-1, n, n))
+        ranks = np.linalg.matrix_rank(B)
+        if np.any(ranks < n):
+            i = int(np.argmax(ranks < n))
+            raise ValueError(f"basis must be nonsingular (its columns a basis of R^{n}); "
+                             f"basis number {i} has rank {int(ranks[i])}")
+    return basis
+
+
+def _lexicographic(net: Network, x, V, activation: Activation):
+    """Propagate (z, Z) with Z = ∂z·V; return the selected slopes and the kink sides."""
+    h = x
+    T = V  # tangent matrix (..., N_{k-1}, n): the derivative of h along v_1..v_n
+    slopes, sides = [], []
+    for A, b in net.layers[:-1]:
+        z = jnp.matmul(h, A.T) + b
+        Z = jnp.matmul(A, T)
+        d = activation.deriv(z).astype(z.dtype)
+        if activation.is_smooth:
+            s = d
+            side = jnp.zeros(jnp.broadcast_shapes(z.shape, Z.shape[:-1]), jnp.int8)
+        else:
+            at = activation.at_kink(z)
+            first = _first_nonzero_sign(Z)
+            side = jnp.where(at, first, jnp.zeros_like(first))
+            s = jnp.where(side > 0, activation.right_deriv(z).astype(z.dtype),
+                          jnp.where(side < 0, activation.left_deriv(z).astype(z.dtype), d))
+        slopes.append(s)
+        sides.append(side)
+        T = s[..., :, None] * Z
+        h = activation.value(z)
+    return T, tuple(slopes), tuple(sides)
+
+
+def lexicographic_jacobian(net: Network, x, basis=None, activation: Activation = relu,
+                           return_pattern: bool = False):
+    r"""An element of the B-subdifferential :math:`\partial_B R\Phi(x)`, valid at every x.
+
+    The lexicographic derivative (Nesterov; Khan & Barton; MATH.md §2, "Beyond"): carry
+    :math:`(z,\dot z_1,\dots,\dot z_n)` for the columns :math:`v_1,\dots,v_n` of
+    ``basis`` (the identity if None) through the network. A hidden neuron whose
+    pre-activation is not at a kink uses :math:`D\varrho(z)`; one at a kink uses the right
+    derivative :math:`\varrho'_+` if the first nonzero entry of
+    :math:`(\dot z_1,\dots,\dot z_n)` is positive, the left derivative :math:`\varrho'_-`
+    if it is negative, and :math:`D\varrho` if all are zero (it then multiplies zero
+    tangents, so the choice does not matter). The selected slopes :math:`s_k` are the
+    pattern of the linear piece containing :math:`x+tv_1+t^2v_2+\dots+t^nv_n` for small
+    t > 0, a full-dimensional piece whose closure contains x, and its Jacobian
+
+    .. math::
+        J=A_L\,\mathrm{diag}(s_{L-1})\,A_{L-1}\cdots\mathrm{diag}(s_1)\,A_1
+        =\bigl[\dot z_L(v_1),\dots,\dot z_L(v_n)\bigr]V^{-1}
+
+    is a limiting Jacobian: :math:`J\in\partial_B R\Phi(x)\subseteq\partial_C R\Phi(x)`.
+    Away from kinks :math:`J=D^N\Phi(x)=\nabla R\Phi(x)`; for smooth activations always.
+
+    Args:
+      net: the network.
+      x: shape ``(N_0,)`` or ``(..., N_0)``.
+      basis: None (the identity), or a nonsingular matrix with columns
+        :math:`v_1,\dots,v_{N_0}`, shape ``(N_0, N_0)`` or ``(..., N_0, N_0)`` broadcast
+        against the batch of x.
+      activation: :math:`\varrho`, with its one-sided derivatives.
+      return_pattern: also return the slopes :math:`(s_1,\dots,s_{L-1})`, a tuple of
+        arrays of shape ``(..., N_k)`` (for ReLU: 1 active, 0 inactive).
+
+    Returns:
+      J of shape ``(..., N_L, N_0)``, or ``(J, pattern)``.
+
+    Cost: one forward pass decides whether any hidden neuron of any point in the batch is
+    at a kink. If none is (the generic case), J is :math:`D^N\Phi(x)` by the product formula
+    (:func:`derivative`'s cost). Otherwise a second forward pass carries the N_0 tangents
+    (about N_0 + 1 forward passes, like forward-mode :math:`D^N`), plus, for a basis other
+    than the identity, one product-formula evaluation (no matrix inverse, so dyadic data
+    stay exact). Under ``vmap`` both branches run.
+    """
+    net = _check_network(net)
+    activation = _check_activation(activation)
+    x = check_input(net, x)
+    _check_finite_array("x", x)
+    n = net.input_dim
+    batch = x.shape[:-1]
+    if basis is None:
+        V = jnp.eye(n, dtype=x.dtype)
+    else:
+        V = _check_basis(net, basis, batch)
+        batch = jnp.broadcast_shapes(batch, V.shape[:-2])
+        V = V.astype(jnp.result_type(x.dtype, V.dtype))
+    J, slopes = _lexicographic_jit(net, x, V, activation, basis is None, batch)
+    return (J, slopes) if return_pattern else J
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "identity", "batch"))
+def _lexicographic_jit(net: Network, x, V, activation: Activation, identity: bool, batch):
+    zs = preactivations(net, x, activation)[:-1]
+    dtype = jnp.result_type(net.dtype, x.dtype, V.dtype)
+
+    def no_kink():
+        # No hidden neuron of any point is at a kink: every selected slope is Dϱ(z), and J is
+        # D^N by the product formula in the cheaper order (reverse for N_L < N_0).
+        slopes = tuple(jnp.broadcast_to(activation.deriv(z).astype(dtype), batch + z.shape[-1:])
+                       for z in zs)
+        return _masked_product(net, slopes, batch).astype(dtype), slopes
+
+    def some_kink():
+        T, slopes, _ = _lexicographic(net, x, V, activation)
+        slopes = tuple(jnp.broadcast_to(s, batch + s.shape[-1:]).astype(dtype) for s in slopes)
+        if identity:
+            J = jnp.matmul(net.layers[-1][0], T)
+            J = jnp.broadcast_to(J, batch + (net.output_dim, net.input_dim))
+        else:
+            J = _masked_product(net, slopes, batch)
+        return J.astype(dtype), slopes
+
+    if activation.is_smooth or not zs:
+        return no_kink()
+    any_kink = jnp.any(jnp.stack([jnp.any(activation.at_kink(z)) for z in zs]))
+    return jax.lax.cond(any_kink, some_kink, no_kink)
+
+
+# -- limiting Jacobians ----------------------------------------------------------------
+
+#: Completeness is decided by enumerating the 2^m one-sided patterns of the m kink
+#: neurons; beyond this many kink neurons :attr:`LimitingJacobians.complete` is False.
+_MAX_ENUMERATED_KINKS = 12
+
+
+def _nnls(A: np.ndarray, b: np.ndarray, max_iter: int | None = None) -> np.ndarray:
+    r"""Lawson–Hanson active-set NNLS: :math:`\arg\min_{x\ge0}\|Ax-b\|_2` (NumPy)."""
+    m, n = A.shape
+    x = np.zeros(n)
+    passive = np.zeros(n, bool)
+    tol = 10 * np.finfo(float).eps * max(m, n) * max(1.0, np.abs(A).sum(axis=0).max())
+    w = A.T @ (b - A @ x)
+    max_iter = 3 * n + 30 if max_iter is None else max_iter
+    for _ in range(max_iter):
+        if passive.all() or not (w[~passive] > tol).any():
+            break
+        passive[int(np.argmax(np.where(passive, -np.inf, w)))] = True
+        for _ in range(max_iter):
+            s = np.zeros(n)
+            s[passive] = np.linalg.lstsq(A[:, passive], b, rcond=None)[0]
+            if (s[passive] > 0).all():
+                break
+            neg = passive & (s <= 0)
+            alpha = np.min(x[neg] / (x[neg] - s[neg]))
+            x = x + alpha * (s - x)
+            passive &= x > tol
+            x[~passive] = 0.0
+        x = s
+        w = A.T @ (b - A @ x)
+    return x
+
+
+def hull_distance(elements, J) -> tuple[float, float, np.ndarray]:
+    r"""Euclidean (Frobenius) distance from J to the convex hull of ``elements``.
+
+    Solves :math:`\min\{\|\sum_i\lambda_iJ_i-J\|:\lambda\ge0,\sum_i\lambda_i=1\}` in NumPy
+    float64: Lawson–Hanson NNLS on the system augmented by the heavily weighted row
+    :math:`\omega\sum_i\lambda_i=\omega`, then an exact equality-constrained least-squares
+    solve on the support found.
+
+    Returns:
+      ``(upper, lower, weights)``: ``weights`` is a point of the simplex and
+      ``upper`` :math:`=\|\sum_i\lambda_iJ_i-J\|` (attained, so the distance is at most
+      it); ``lower`` :math:`=(\langle r,J\rangle-\max_i\langle r,J_i\rangle)/\|r\|` for the
+      residual :math:`r=J-\sum_i\lambda_iJ_i` is a separating-hyperplane lower bound. The
+      two agree (up to rounding) when the solve is optimal.
+    """
+    G = np.stack([np.asarray(e, np.float64).reshape(-1) for e in elements], axis=1)
+    y = np.asarray(J, np.float64).reshape(-1)
+    if G.shape[0] != y.shape[0]:
+        raise ValueError(f"J has {y.shape[0]} entries but the hull elements have {G.shape[0]}")
+    K = G.shape[1]
+    scale = max(1.0, float(np.abs(G).max(initial=0.0)), float(np.abs(y).max(initial=0.0)))
+    omega = 1e4 * scale * math.sqrt(G.shape[0] + 1)
+    lam = _nnls(np.vstack([G, omega * np.ones((1, K))]), np.concatenate([y, [omega]]))
+    lam = np.clip(lam, 0.0, None)
+    if lam.sum() <= 0:
+        lam = np.full(K, 1.0 / K)
+    lam /= lam.sum()
+    support = lam > 0
+    GS = G[:, support]
+    kkt = np.block([[GS.T @ GS, np.ones((GS.shape[1], 1))],
+                    [np.ones((1, GS.shape[1])), np.zeros((1, 1))]])
+    rhs = np.concatenate([GS.T @ y, [1.0]])
+    mu = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:-1]
+    if np.all(mu >= 0) and abs(mu.sum() - 1.0) < 1e-12:
+        cand = np.zeros(K)
+        cand[support] = mu
+        if np.linalg.norm(G @ cand - y) <= np.linalg.norm(G @ lam - y):
+            lam = cand
+    r = y - G @ lam
+    upper = float(np.linalg.norm(r))
+    if upper == 0.0:
+        return 0.0, 0.0, lam
+    lower = float((r @ y - np.max(r @ G)) / upper)
+    return upper, max(lower, 0.0), lam
+
+
+class LimitingJacobians:
+    r"""Distinct elements of :math:`\partial_B R\Phi(x)` found by :func:`limiting_jacobians`.
+
+    Attributes:
+      x: the point, shape ``(N_0,)``.
+      jacobians: array ``(K, N_L, N_0)``, the distinct limiting Jacobians found (each the
+        Jacobian of a full-dimensional linear piece touching x, so guaranteed valid).
+      patterns: tuple over hidden layers of arrays ``(K, N_k)``: the slopes :math:`s_k`
+        selected for each element (:func:`lexicographic_jacobian`).
+      bases: array ``(K, N_0, N_0)``: for each element a basis whose lexicographic
+        derivative produced it; the piece contains :math:`x+\sum_j t^jv_j` for small t > 0.
+      num_kinks: the number m of hidden neurons exactly at a kink at x.
+      complete: True only when the elements provably are all of :math:`\partial_B
+        R\Phi(x)`: m = 0 (one element, :math:`\nabla R\Phi(x)`), or every candidate
+        one-sided choice (left/right slope) at the m kink neurons is realized by some
+        element found (a neuron with all-zero tangents realizes both). Every limiting
+        Jacobian is the product formula with such a choice (near x the other neurons
+        keep their slopes), so then nothing is missing. Candidates are all of
+        :math:`\{\pm\}^m`, except that first-layer kink neurons whose rows of
+        :math:`A_1` are exactly parallel have tied sides and a zero row has none; at most
+        :math:`2^{12}` candidates are enumerated, beyond that ``complete`` is False.
+        Otherwise (False) more elements may exist.
+    """
+
+    def __init__(self, x, jacobians, patterns, bases, num_kinks, complete):
+        self.x = x
+        self.jacobians = jacobians
+        self.patterns = patterns
+        self.bases = bases
+        self.num_kinks = int(num_kinks)
+        self.complete = bool(complete)
+
+    @property
+    def more_may_exist(self) -> bool:
+        """True unless the set found is provably all of ∂_B (see :attr:`complete`)."""
+        return not self.complete
+
+    def __len__(self) -> int:
+        return int(self.jacobians.shape[0])
+
+    def __repr__(self) -> str:
+        return (f"LimitingJacobians({len(self)} found, num_kinks={self.num_kinks}, "
+                f"complete={self.complete}, shape={tuple(self.jacobians.shape[1:])})")
+
+    def _as_matrix(self, J) -> np.ndarray:
+        J = np.asarray(J, np.float64)
+        shape = tuple(self.jacobians.shape[1:])
+        if J.shape != shape and not (shape[0] == 1 and J.shape == shape[1:]):
+            raise ValueError(f"J must have shape {shape}" + (f" or {shape[1:]} (the gradient "
+                             "of a scalar-output network)" if shape[0] == 1 else "")
+                             + f", got shape {J.shape}")
+        if not np.all(np.isfinite(J)):
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(J))[0])
+            raise ValueError(f"J has a non-finite entry {J[idx]} at index {idx}")
+        return J.reshape(shape)
+
+    def hull_distance(self, J) -> tuple[float, float, np.ndarray]:
+        r"""``(upper, lower, weights)``: bounds on the distance from J to the convex hull
+        of the elements found (see :func:`jrelu.derivative.hull_distance`). J has shape
+        ``(N_L, N_0)``, or ``(N_0,)`` for a scalar-output network."""
+        return hull_distance(np.asarray(self.jacobians), self._as_matrix(J))
+
+    def contains(self, J, atol: float | None = None) -> bool:
+        r"""Whether J lies within ``atol`` (Frobenius) of the convex hull of the elements
+        found, a subset of the Clarke Jacobian :math:`\partial_C R\Phi(x)=
+        \mathrm{conv}\,\partial_B R\Phi(x)` (equal to it when :attr:`complete`).
+
+        ``atol`` defaults to :math:`100\,\varepsilon\,(1+\max_i\|J_i\|)` with ε the
+        machine epsilon of the Jacobians' dtype."""
+        if atol is None:
+            atol = _default_hull_atol(self.jacobians)
+        return self.hull_distance(J)[0] <= atol
+
+
+def _default_hull_atol(jacobians) -> float:
+    eps = float(np.finfo(np.asarray(jacobians).dtype).eps)
+    norms = np.sqrt((np.asarray(jacobians, np.float64) ** 2).reshape(len(jacobians), -1)
+                    .sum(axis=1))
+    return 100 * eps * (1.0 + float(norms.max(initial=0.0)))
+
+
+def _tied_signs(rows: np.ndarray) -> list[tuple[int, int]]:
+    r"""For exact first-layer rows :math:`a_i` of kink neurons: ``(group, sign)`` per row.
+
+    Rows that are positive (negative) multiples of each other, compared exactly in rational
+    arithmetic, get the same group with equal (opposite) sign: for every direction w,
+    :math:`a_j\cdot w=\alpha\,a_i\cdot w`, so their sides are tied. A zero row gets
+    group −1 (its side is always 0)."""
+    from fractions import Fraction
+
+    exact = [[Fraction(float(v)) for v in row] for row in rows]
+    reps: list[int] = []
+    out = []
+    for i, row in enumerate(exact):
+        if not any(row):
+            out.append((-1, 0))
+            continue
+        for g, r in enumerate(reps):
+            ref = exact[r]
+            p = next(q for q, v in enumerate(ref) if v)
+            if all(row[q] * ref[p] == ref[q] * row[p] for q in range(len(row))):
+                out.append((g, 1 if row[p] / ref[p] > 0 else -1))
+                break
+        else:
+            reps.append(i)
+            out.append((len(reps) - 1, 1))
+    return out
+
+
+def _covers_all_sides(sides: np.ndarray, tied: list[tuple[int, int]]) -> bool:
+    r"""Whether the side vectors found (rows in {−1, 0, 1}^m, 0 = both sides) cover every
+    candidate choice in {±1}^m.
+
+    The first ``len(tied)`` kink neurons (those of the first hidden layer) have the sign
+    ties of :func:`_tied_signs`; the others are free. Enumerates at most
+    :math:`2^{12}` candidates."""
+    m = sides.shape[1]
+    groups = sorted({g for g, _ in tied if g >= 0})
+    free = m - len(tied)
+    dims = len(groups) + free
+    if dims > _MAX_ENUMERATED_KINKS:
+        return False
+    gi = {g: j for j, g in enumerate(groups)}
+    cols = []
+    for g, sgn in tied:
+        cols.append((gi[g], sgn) if g >= 0 else (None, 0))
+    cols += [(len(groups) + j, 1) for j in range(free)]
+    for choice in itertools.product((-1, 1), repeat=dims):
+        cand = np.array([0 if g is None else sgn * choice[g] for g, sgn in cols], np.int8)
+        need = cand != 0
+        ok = np.all((sides[:, need] == 0) | (sides[:, need] == cand[need]), axis=1)
+        if not ok.any():
+            return False
+    return True
+
+
+def limiting_jacobians(net: Network, x, key, num_bases: int = 32,
+                       activation: Activation = relu) -> LimitingJacobians:
+    r"""Distinct elements of the B-subdifferential :math:`\partial_B R\Phi(x)` at one point.
+
+    :math:`\partial_B R\Phi(x)` is the set of limits of :math:`\nabla R\Phi(x_j)` over
+    differentiability points :math:`x_j\to x`; its convex hull is the Clarke Jacobian.
+    Each element returned is a :func:`lexicographic_jacobian` of x for some basis, hence
+    valid (MATH.md §2, "Beyond"). The bases tried are the identity, minus the identity,
+    and ``num_bases`` Gaussian matrices drawn with ``key`` (nonsingular with probability
+    one; a singular draw is skipped). Elements are deduplicated exactly: first by their
+    slope pattern, then by bitwise equality of the Jacobians (distinct patterns can give
+    the same matrix).
+
+    If no hidden neuron is at a kink at x, the single element :math:`D^N\Phi(x)=
+    \nabla R\Phi(x)` is returned with ``complete=True`` (no random bases are used).
+    Random bases find a piece with probability equal to the Gaussian measure of the
+    directions entering it, so pieces with a thin tangent cone at x can be missed; the
+    result says so through :attr:`LimitingJacobians.complete`.
+
+    Args:
+      net: the network.
+      x: one point, shape ``(N_0,)``.
+      key: a ``jax.random`` key.
+      num_bases: number of random bases (≥ 0).
+      activation: :math:`\varrho`.
+
+    Returns:
+      a :class:`LimitingJacobians` with the elements, their patterns and bases, the
+      completeness flag and the convex-hull check.
+    """
+    net = _check_network(net)
+    activation = _check_activation(activation)
+    x = check_input(net, x)
+    if x.ndim != 1:
+        raise ValueError(f"limiting_jacobians takes one point of shape ({net.input_dim},), "
+                         f"got shape {x.shape}; loop or vmap lexicographic_jacobian for batches")
+    if not _is_concrete(x):
+        raise ValueError("limiting_jacobians needs a concrete x (it returns a variable number "
+                         "of elements, so it cannot run under jit); use "
+                         "lexicographic_jacobian inside jit")
+    _check_finite_array("x", x)
+    if isinstance(num_bases, bool) or not isinstance(num_bases, (int, np.integer)) \
+            or num_bases < 0:
+        raise ValueError(f"num_bases must be a nonnegative integer, got {num_bases!r}")
+    n = net.input_dim
+    kink_masks, V, J, slopes, sides = _limiting_jit(net, x, key, num_bases, activation)
+    kink_mask = np.concatenate([np.asarray(k) for k in kink_masks]) if kink_masks \
+        else np.zeros(0, bool)
+    num_kinks = int(kink_mask.sum())
+    if num_kinks == 0:  # element 0 is the identity basis's: the gradient
+        return LimitingJacobians(x, J[:1], tuple(s[:1] for s in slopes), V[:1], 0, True)
+    ok = np.flatnonzero(np.linalg.matrix_rank(np.asarray(V, np.float64)) == n)
+    J = np.asarray(J)[ok]
+    slopes = tuple(s[ok] for s in slopes)
+    V = V[ok]
+    flat = np.concatenate([np.asarray(s) for s in slopes], axis=1)
+    side_vec = np.concatenate([np.asarray(s)[ok] for s in sides], axis=1)[:, kink_mask]
+    keep, seen_pattern, seen_jac = [], set(), set()
+    for i in range(V.shape[0]):
+        pkey = flat[i].tobytes()
+        if pkey in seen_pattern:
+            continue
+        seen_pattern.add(pkey)
+        jkey = J[i].tobytes()
+        if jkey in seen_jac:
+            continue
+        seen_jac.add(jkey)
+        keep.append(i)
+    first_kinks = np.asarray(kink_masks[0])
+    tied = _tied_signs(np.asarray(net.layers[0][0])[first_kinks])
+    complete = _covers_all_sides(np.unique(side_vec, axis=0), tied)
+    idx = np.asarray(keep)
+    return LimitingJacobians(x, jnp.asarray(J[idx]), tuple(s[idx] for s in slopes), V[idx],
+                             num_kinks, complete)
+
+
+@functools.partial(jax.jit, static_argnames=("num_bases", "activation"))
+def _limiting_jit(net: Network, x, key, num_bases: int, activation: Activation):
+    """Kink masks at x and the lexicographic elements for I, −I and Gaussian bases."""
+    n = net.input_dim
+    zs = preactivations(net, x, activation)[:-1]
+    kink_masks = tuple(activation.at_kink(z) for z in zs)
+    eye = jnp.eye(n, dtype=x.dtype)
+    V = jnp.concatenate([eye[None], -eye[None],
+                         jax.random.normal(key, (num_bases, n, n), x.dtype)])
+    B = V.shape[0]
+    xs = jnp.broadcast_to(x, (B, n))
+    _, slopes, sides = _lexicographic(net, xs, V, activation)
+    slopes = tuple(jnp.broadcast_to(s, (B,) + s.shape[-1:]) for s in slopes)
+    sides = tuple(jnp.broadcast_to(s, (B,) + s.shape[-1:]) for s in sides)
+    J = _masked_product(net, slopes, (B,))
+    return kink_masks, V, J, slopes, sides

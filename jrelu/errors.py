@@ -56,7 +56,8 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .activations import Activation, relu
-from .network import Network
+from .derivative import value_and_derivative
+from .network import Network, realize
 
 __all__ = [
     "Sampler",
@@ -360,33 +361,11 @@ class PointSampler(Sampler):
 
 
 def _value_and_derivative(net: Network, x, activation: Activation, with_derivative: bool):
-    r""":math:`(R\Phi(x), D^N\Phi(x))` from one shared forward pass.
-
-    The same operations as :func:`jrelu.realize` and :func:`jrelu.derivative` (reverse
-    product for :math:`N_L<N_0`, forward otherwise), so the results are identical to
-    theirs; only the forward pass is shared.
-    """
-    h, masks = x, []
-    for A, b in net.layers[:-1]:
-        z = jnp.matmul(h, A.T) + b
-        if with_derivative:
-            masks.append(activation.deriv(z).astype(z.dtype))
-        h = activation(z)
-    A_L, b_L = net.layers[-1]
-    y = jnp.matmul(h, A_L.T) + b_L
-    if not with_derivative:
-        return y, None
-    if net.output_dim < net.input_dim:
-        J = A_L
-        for (A, _), m in zip(reversed(net.layers[:-1]), reversed(masks)):
-            J = jnp.matmul(J * m[..., None, :], A)
-    else:
-        J = net.layers[0][0]
-        for (A, _), m in zip(net.layers[1:], masks):
-            J = jnp.matmul(A, m[..., :, None] * J)
-    if J.ndim == 2:
-        J = jnp.broadcast_to(J, x.shape[:-1] + J.shape)
-    return y, J
+    r""":math:`(R\Phi(x), D^N\Phi(x))` from one shared forward pass, or
+    :math:`(R\Phi(x), \text{None})` for a value-only sweep."""
+    if with_derivative:
+        return value_and_derivative(net, x, activation)
+    return realize(net, x, activation), None
 
 
 # -- order-independent statistics ----------------------------------------------

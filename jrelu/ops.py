@@ -1,0 +1,129 @@
+r"""Nonsmooth elementwise operations with one derivative convention: ``abs``, ``maximum``,
+``minimum``, ``clip``.
+
+Each operation returns exactly the value of its ``jnp`` namesake, and its derivative is
+the chain-rule derivative (the network derivative :math:`D^N` of MATH.md §2) of an
+expression in ReLU and linear maps, with :math:`D\varrho=` :data:`jrelu.relu`'s
+(:math:`D\varrho(0)=0`):
+
+.. math::
+    \mathrm{maximum}(a,b)&=a+\varrho(b-a), &
+    \mathrm{minimum}(a,b)&=a-\varrho(a-b),\\
+    \mathrm{abs}(x)&=\varrho(x)+\varrho(-x), &
+    \mathrm{clip}(x,l,h)&=\mathrm{minimum}(\mathrm{maximum}(x,l),h).
+
+The resulting convention at ties:
+
+* ``maximum(a, b)`` and ``minimum(a, b)`` at a = b: the derivative goes to the **first
+  argument**: :math:`\partial_a=1`, :math:`\partial_b=0` (``jnp.maximum``/``jnp.minimum``
+  give 0.5 and 0.5). This is a one-sided derivative, hence a limiting (B-) gradient.
+* ``abs(x)`` at x = 0: derivative **0** (:math:`\mathrm{sign}(0)`, the minimum-norm
+  element of the subdifferential [−1, 1], as ``torch.abs``; ``jnp.abs`` gives 1).
+  It is the :class:`~jrelu.Abs` activation with ``kink=0``.
+* ``clip(x, lo, hi)`` at x = lo or x = hi: derivative 1 in x and 0 in the bound
+  (``torch.clamp`` also gives 1 in x; ``jnp.clip`` gives 0.5).
+
+Each is a ``jax.custom_jvp`` (directly, or through an :class:`~jrelu.Activation`)
+whose tangent rule uses :meth:`Activation.deriv`, so ``grad``, ``jacfwd``, ``jacrev``,
+``jvp``, ``vjp``, ``jit`` and ``vmap`` all see these values. Inputs broadcast like their
+``jnp`` namesakes; integer inputs are promoted to the default float dtype.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .activations import Abs, relu
+
+__all__ = ["abs", "maximum", "minimum", "clip"]
+
+#: :math:`\varrho`'s a.e. derivative used at ties: ReLU with :math:`D\varrho(0)=0`.
+_TIE = relu
+_ABS = Abs(kink=0.0)
+
+
+def _float_args(*args):
+    args = [jnp.asarray(a) for a in args]
+    dtype = jnp.result_type(*args)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = jnp.result_type(float)
+    return [a.astype(dtype) for a in args]
+
+
+@jax.custom_jvp
+def _maximum(a, b):
+    return jnp.maximum(a, b)
+
+
+@_maximum.defjvp
+def _maximum_jvp(primals, tangents):
+    a, b = primals
+    da, db = tangents
+    # D^N of a + ϱ(b − a): 1 − Dϱ(b − a) to a, Dϱ(b − a) to b. The float difference b − a
+    # is 0 iff a = b and has the sign of b − a, so the selection is exact.
+    s = _TIE.deriv(b - a).astype(a.dtype)
+    return _maximum(a, b), (1 - s) * da + s * db
+
+
+@jax.custom_jvp
+def _minimum(a, b):
+    return jnp.minimum(a, b)
+
+
+@_minimum.defjvp
+def _minimum_jvp(primals, tangents):
+    a, b = primals
+    da, db = tangents
+    # D^N of a − ϱ(a − b): 1 − Dϱ(a − b) to a, Dϱ(a − b) to b.
+    s = _TIE.deriv(a - b).astype(a.dtype)
+    return _minimum(a, b), (1 - s) * da + s * db
+
+
+def maximum(a, b):
+    r""":math:`\max(a,b)` elementwise; at a = b the derivative is 1 in a and 0 in b.
+
+    Derivative: :math:`D^N` of :math:`a+\varrho(b-a)` with :math:`D\varrho(0)=0`, i.e.
+    :math:`(\partial_a,\partial_b)=(1-D\varrho(b-a),\,D\varrho(b-a))`.
+    """
+    a, b = _float_args(a, b)
+    a, b = jnp.broadcast_arrays(a, b)
+    return _maximum(a, b)
+
+
+def minimum(a, b):
+    r""":math:`\min(a,b)` elementwise; at a = b the derivative is 1 in a and 0 in b.
+
+    Derivative: :math:`D^N` of :math:`a-\varrho(a-b)` with :math:`D\varrho(0)=0`, i.e.
+    :math:`(\partial_a,\partial_b)=(1-D\varrho(a-b),\,D\varrho(a-b))`.
+    """
+    a, b = _float_args(a, b)
+    a, b = jnp.broadcast_arrays(a, b)
+    return _minimum(a, b)
+
+
+def abs(x):  # noqa: A001 - mirrors jnp.abs
+    r""":math:`|x|` elementwise with derivative :math:`\mathrm{sign}(x)`, 0 at x = 0.
+
+    The :class:`~jrelu.Abs` activation with ``kink=0``; equal to :math:`D^N` of
+    :math:`\varrho(x)+\varrho(-x)` for every kink value of ReLU.
+    """
+    (x,) = _float_args(x)
+    return _ABS(x)
+
+
+def clip(x, lo=None, hi=None):
+    r""":math:`\min(\max(x,l),h)` elementwise (``jnp.clip``'s value, including l > h).
+
+    Derivative: that of ``minimum(maximum(x, lo), hi)``, so 1 in x on
+    :math:`l\le x\le h` (ties included) and 0 outside; the bound that is strictly
+    active gets derivative 1. ``lo`` or ``hi`` None means no bound on that side.
+    """
+    if lo is None and hi is None:
+        raise ValueError("clip needs at least one of lo and hi")
+    (x,) = _float_args(x)
+    if lo is not None:
+        x = maximum(x, lo)
+    if hi is not None:
+        x = minimum(x, hi)
+    return x

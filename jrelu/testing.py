@@ -1,0 +1,75 @@
+r"""Assertions for users' tests that respect nonsmoothness.
+
+A gradient of a ReLU network computed at a kink (by any method: ``jax.grad``, PyTorch,
+a hand-written rule) is not unique. :func:`assert_in_clarke_hull` accepts exactly the
+matrices in the Clarke Jacobian :math:`\partial_C R\Phi(x)=\mathrm{conv}\,\partial_B
+R\Phi(x)`, as far as :func:`jrelu.limiting_jacobians` finds :math:`\partial_B`.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from .activations import Activation, relu
+from .derivative import _default_hull_atol, limiting_jacobians
+from .network import Network
+
+__all__ = ["assert_in_clarke_hull"]
+
+
+def assert_in_clarke_hull(net: Network, x, J, key=None, num_bases: int = 32,
+                          atol: float | None = None, activation: Activation = relu):
+    r"""Assert that J lies within ``atol`` of the convex hull of the limiting Jacobians found.
+
+    Computes :math:`\{J_1,\dots,J_K\}\subseteq\partial_B R\Phi(x)` with
+    :func:`jrelu.limiting_jacobians` and solves
+
+    .. math::
+        d=\min\Bigl\{\Bigl\|\sum_i\lambda_iJ_i-J\Bigr\|_F:\lambda\ge0,\ \sum_i\lambda_i=1
+        \Bigr\}
+
+    (NumPy float64, Lawson–Hanson NNLS with a weighted sum row, then an exact solve on the
+    support). Passes iff the attained :math:`d\le` ``atol``. The hull of the elements
+    found is a subset of the Clarke Jacobian, equal to it when the search is complete
+    (e.g. no kink at x); when it is not, a valid Clarke element can fail, and the message
+    says that more elements may exist (raise ``num_bases``).
+
+    Args:
+      net: the network.
+      x: one point, shape ``(N_0,)``.
+      J: the matrix to check, shape ``(N_L, N_0)``, or ``(N_0,)`` (a gradient) when
+        :math:`N_L=1`.
+      key: a ``jax.random`` key for the random bases (default ``jax.random.key(0)``).
+      num_bases: number of random bases for :func:`jrelu.limiting_jacobians`.
+      atol: tolerance on d; default :math:`100\,\varepsilon(1+\max_i\|J_i\|_F)`.
+      activation: :math:`\varrho`.
+
+    Returns:
+      the :class:`~jrelu.LimitingJacobians` found (for further inspection).
+
+    Raises:
+      AssertionError: with the distance (upper and lower bound), the elements found, the
+        best convex weights and whether more elements may exist.
+      ValueError: for a J of the wrong shape or with a non-finite entry.
+    """
+    key = jax.random.key(0) if key is None else key
+    found = limiting_jacobians(net, x, key, num_bases=num_bases, activation=activation)
+    upper, lower, weights = found.hull_distance(J)
+    if atol is None:
+        atol = _default_hull_atol(found.jacobians)
+    if upper <= atol:
+        return found
+    elems = np.asarray(found.jacobians)
+    listing = "\n".join(f"  J_{i + 1} = {np.array2string(e, precision=6)}"
+                        for i, e in enumerate(elems))
+    more = ("more limiting Jacobians may exist (search incomplete; try a larger num_bases)"
+            if found.more_may_exist else "the elements found are all of ∂_B RΦ(x)")
+    raise AssertionError(
+        f"J is not in the convex hull of the limiting Jacobians at x = "
+        f"{np.array2string(np.asarray(x), precision=6)}: distance in [{lower:.6g}, "
+        f"{upper:.6g}] > atol = {atol:.3g}.\n"
+        f"J = {np.array2string(np.asarray(J), precision=6)}\n"
+        f"{len(elems)} element(s) found ({found.num_kinks} neuron(s) at a kink; {more}):\n"
+        f"{listing}\n"
+        f"closest convex combination weights: {np.array2string(weights, precision=4)}")
