@@ -40,6 +40,7 @@ def _atomic_savez(path, arrays: dict) -> None:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a saved network is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -520,6 +520,16 @@ def averaging_network(phi_net: Network, scales, shifts) -> Network:
 # -- evaluation -----------------------------------------------------------------------------
 
 
+@functools.partial(jax.jit, static_argnames=("problem", "activation"))
+def _error_sums(net, x, problem, activation):
+    v = realize(net, x, activation)[:, 0]
+    g = derivative(net, x, activation)[:, 0, :]
+    u, gu = problem.solution(x), problem.solution_grad(x)
+    ev, eg = v - u, jnp.sqrt(jnp.sum((g - gu) ** 2, axis=-1))
+    return (jnp.sum(ev**2), jnp.sum(u**2), jnp.sum(eg**2), jnp.sum(gu**2),
+            jnp.max(jnp.abs(ev)), jnp.max(eg))
+
+
 def relative_l2_errors(net: Network, problem: Problem, xs, activation: Activation = relu,
                        chunk_size: int = 8192) -> dict:
     r"""Relative :math:`L^2` errors of ``net`` against :math:`u(T,\cdot)` and its gradient
@@ -540,18 +550,10 @@ def relative_l2_errors(net: Network, problem: Problem, xs, activation: Activatio
     if net.input_dim != problem.dim or net.output_dim != 1:
         raise ValueError(f"the network must map R^{problem.dim} to R, got widths {net.widths}")
 
-    @jax.jit
-    def sums(net_, x):
-        v = realize(net_, x, activation)[:, 0]
-        g = derivative(net_, x, activation)[:, 0, :]
-        u, gu = problem.solution(x), problem.solution_grad(x)
-        ev, eg = v - u, jnp.sqrt(jnp.sum((g - gu) ** 2, axis=-1))
-        return (jnp.sum(ev**2), jnp.sum(u**2), jnp.sum(eg**2), jnp.sum(gu**2),
-                jnp.max(jnp.abs(ev)), jnp.max(eg))
-
     acc = np.zeros(6)
     for i in range(0, xs.shape[0], chunk_size):
-        part = np.asarray(jax.device_get(sums(net, xs[i:i + chunk_size])), np.float64)
+        part = np.asarray(jax.device_get(_error_sums(net, xs[i:i + chunk_size], problem,
+                                                     activation)), np.float64)
         acc[:4] += part[:4]
         acc[4:] = np.maximum(acc[4:], part[4:])
     return {

@@ -1,0 +1,271 @@
+"""`jrelu run`: configs and their validation, npz save/load, checkpoints and resume, reports."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jrelu
+from jrelu import config as jconfig
+from jrelu.cli import main
+from jrelu.io import load_checkpoint, load_network, save_checkpoint, save_network
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
+
+
+# -- io ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_save_load_network_roundtrip_is_exact(tmp_path, dtype):
+    net = jrelu.init(jax.random.key(0), (3, 5, 4, 1), dtype)
+    save_network(tmp_path / "n.npz", net, metadata={"note": "x"})
+    back, meta = load_network(tmp_path / "n.npz", with_metadata=True)
+    assert meta == {"note": "x"} and back.widths == net.widths and back.dtype == net.dtype
+    for (A, b), (A2, b2) in zip(net.layers, back.layers):
+        np.testing.assert_array_equal(A, A2)
+        np.testing.assert_array_equal(b, b2)
+    with np.load(tmp_path / "n.npz", allow_pickle=False) as f:  # plain arrays, no pickle
+        assert set(f.files) == {"A_1", "b_1", "A_2", "b_2", "A_3", "b_3", "meta"}
+
+
+def test_load_network_rejects_other_files(tmp_path):
+    np.savez(tmp_path / "x.npz", a=np.zeros(2))
+    with pytest.raises(ValueError, match="not a jrelu.network file"):
+        load_network(tmp_path / "x.npz")
+    save_checkpoint(tmp_path / "c.npz", jrelu.init(jax.random.key(0), (2, 1)), None, 0,
+                    jax.random.key(0))
+    with pytest.raises(ValueError, match="expected a jrelu.network file"):
+        load_network(tmp_path / "c.npz")
+
+
+def test_checkpoint_roundtrip_with_adam_state_and_typed_key(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 8, 1), jnp.float64)
+    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(optax.cosine_decay_schedule(
+        1e-3, 100)))
+    state = opt.init(net)
+    grads = jax.tree_util.tree_map(jnp.ones_like, net)
+    _, state = opt.update(grads, state, net)
+    key = jax.random.fold_in(jax.random.key(7), 3)
+    save_checkpoint(tmp_path / "c.npz", net, state, 17, key, extra={"loss": np.arange(3.0)},
+                    metadata={"fingerprint": "abc"})
+    ck = load_checkpoint(tmp_path / "c.npz", opt.init(net))
+    assert ck["step"] == 17 and ck["metadata"] == {"fingerprint": "abc"}
+    jax.tree_util.tree_map(np.testing.assert_array_equal, ck["opt_state"], state)
+    assert jax.tree_util.tree_structure(ck["opt_state"]) == jax.tree_util.tree_structure(state)
+    np.testing.assert_array_equal(jax.random.key_data(ck["key"]), jax.random.key_data(key))
+    np.testing.assert_array_equal(ck["extra"]["loss"], np.arange(3.0))
+    with pytest.raises(ValueError, match="optimizer state has"):
+        load_checkpoint(tmp_path / "c.npz", optax.sgd(0.1).init(net))
+
+
+# -- configs -----------------------------------------------------------------------------------
+
+
+def test_shipped_configs_exist_and_validate():
+    names = {p.stem for p in CONFIGS}
+    assert {"quickstart", "heat_d100", "black_scholes_geometric_d50", "constructive_heat_d20",
+            "global_square_d10"} <= names
+    for path in CONFIGS:
+        cfg = jconfig.load_config(path)
+        assert cfg["name"] == path.stem
+        jconfig.build_problem(cfg)
+
+
+def test_packaged_default_config_is_configs_quickstart():
+    assert jconfig.default_config_text() == (ROOT / "configs" / "quickstart.toml").read_text()
+    cfg = jconfig.load_config()
+    assert cfg["problem"]["name"] == "heat_square" and cfg["problem"]["dimension"] == 10
+
+
+def _write(tmp_path, text, name="c.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+_BASE = """
+[problem]
+name = "heat_square"
+dimension = 3
+[network]
+hidden = [8]
+[training]
+steps = 10
+batch_size = 16
+"""
+
+
+@pytest.mark.parametrize("edit, key, words", [
+    (("dimension = 3", "dimensoin = 3"), "problem.dimensoin", "unknown key"),
+    (("dimension = 3", "dimension = -2"), "problem.dimension", "≥ 1"),
+    (("dimension = 3", "dimension = 2.5"), "problem.dimension", "integer"),
+    (("steps = 10", "steps = \"ten\""), "training.steps", "integer"),
+    (("hidden = [8]", "hidden = [8, 0]"), "network.hidden[1]", "≥ 1"),
+    (("hidden = [8]", "hidden = []"), "network.hidden", "non-empty"),
+    (("name = \"heat_square\"", "name = \"wave\""), "problem.name", "one of"),
+    (("dimension = 3", "dimension = 3\nstrike = 5.0"), "problem.strike", "black_scholes"),
+    (("dimension = 3", "dimension = 3\nbox = [1.0, 0.0]"), "problem.box", "a < b"),
+    (("dimension = 3", "dimension = 3\nT = 0.0"), "problem.T", "> 0"),
+    (("[training]", "[trainig]"), "trainig", "unknown key"),
+    (("steps = 10", ""), "training.steps", "missing"),
+])
+def test_invalid_configs_give_one_line_naming_the_key_and_exit_2(tmp_path, capsys, edit, key,
+                                                                  words):
+    path = _write(tmp_path, _BASE.replace(*edit))
+    assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("jrelu run: error: c.toml: "), err
+    assert key in err and words in err, err
+    assert not (tmp_path / "o").exists()  # nothing started
+
+
+def test_more_config_errors(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "missing.toml")]) == 2
+    assert "no such config file" in capsys.readouterr().err
+    assert main(["run", str(_write(tmp_path, "seed = \n"))]) == 2
+    assert "invalid TOML" in capsys.readouterr().err
+    assert main(["run", str(_write(tmp_path, _BASE)), "--set", "training.steps=0"]) == 2
+    assert "training.steps" in capsys.readouterr().err
+    bs = _BASE.replace("heat_square", "black_scholes_geometric") + "[sweep]\nsampler = " \
+        "\"gaussian\"\n"
+    assert main(["run", str(_write(tmp_path, bs))]) == 2
+    assert "sweep.sampler" in capsys.readouterr().err
+
+
+def test_config_error_in_a_subprocess_has_no_traceback(tmp_path):
+    path = _write(tmp_path, _BASE.replace("dimension = 3", "dimension = -1"))
+    r = subprocess.run([sys.executable, "-m", "jrelu", "run", str(path)], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+    assert "problem.dimension" in r.stderr
+
+
+def test_bench_still_dispatches(capsys):
+    assert main(["bench", "no-such-suite"]) == 2
+    assert "unknown benchmark suite" in capsys.readouterr().out
+
+
+# -- reduced-size runs of the shipped configs ----------------------------------------------------
+
+_SMALL = {
+    "quickstart": ["dtype=\"float64\"", "network.hidden=[16, 16]", "training.steps=60",
+                   "training.batch_size=64", "training.checkpoint_every=20",
+                   "training.log_every=20", "sweep.points=256", "sweep.box_points=1024"],
+    "heat_d100": ["problem.dimension=5", "network.hidden=[16]", "training.steps=20",
+                  "training.batch_size=32", "sweep.points=128", "sweep.box_points=256"],
+    "black_scholes_geometric_d50": ["problem.dimension=3", "network.hidden=[16]",
+                                    "training.steps=20", "training.batch_size=32",
+                                    "sweep.points=128", "sweep.box_points=256"],
+    "constructive_heat_d20": ["problem.dimension=3", "constructive.paths=2",
+                              "constructive.paths_study=[1, 2, 8]", "constructive.square_depth=4",
+                              "sweep.points=128", "sweep.box_points=256"],
+    "global_square_d10": ["problem.dimension=2", "constructive.epsilon=0.5", "sweep.points=512",
+                          "sweep.box_points=256"],
+}
+
+
+def _run(name, out, extra=(), plot=True):
+    sets = [a for s in _SMALL[name] + list(extra) for a in ("--set", s)]
+    assert main(["run", str(ROOT / "configs" / f"{name}.toml"), "--out", str(out), "--quiet",
+                 *sets] + ([] if plot else ["--no-plot"])) == 0
+    return json.loads((out / "report.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(_SMALL))
+def test_reduced_run_of_every_shipped_config(tmp_path, capsys, name):
+    plot = name in ("quickstart", "constructive_heat_d20", "global_square_d10")
+    rep = _run(name, tmp_path, plot=plot)
+    out = capsys.readouterr().out
+    assert "relative L2 error on the box" in out and "wrote" in out
+    assert {"report.json", "network.npz"} <= {p.name for p in tmp_path.iterdir()}
+    assert not plot or (tmp_path / "errors.png").stat().st_size > 10_000
+    assert rep["config"]["name"] == name and rep["versions"]["jax"] == jax.__version__
+    assert set(rep["versions"]) >= {"jrelu", "jax", "optax", "python"}
+    be = rep["box_errors"]
+    assert all(np.isfinite(be[k]) for k in ("value_rel_l2", "grad_rel_l2"))
+    # the saved network reproduces the reported box errors
+    net = load_network(tmp_path / "network.npz")
+    cfg = rep["config"]
+    problem = jconfig.build_problem(cfg)
+    key = jax.random.key(cfg["seed"])
+    xs = problem.sample_box(jax.random.fold_in(key, 2), cfg["sweep"]["box_points"], net.dtype)
+    again = jrelu.pde.relative_l2_errors(net, problem, xs, chunk_size=cfg["sweep"]["chunk_size"])
+    assert again == be
+    if name == "constructive_heat_d20":
+        c = rep["constructive"]
+        assert [r["paths"] for r in c["paths_study"]] == [1, 2, 8]
+        built, pathwise = c["built_vs_pathwise"]["grad_rel_l2"]
+        assert built == pytest.approx(pathwise, rel=1e-10)
+    if name == "global_square_d10":
+        t = rep["global"]["theorem_check"]
+        assert t["value_bound_holds"] and t["grad_bound_holds"]
+    if "training" in rep:
+        assert len(rep["training"]["loss_curve"]["loss"]) > 0
+
+
+def test_checkpoint_of_another_config_is_refused(tmp_path, capsys):
+    small = ["training.steps=20", "sweep.points=16", "sweep.box_points=64"]
+    _run("quickstart", tmp_path, small, plot=False)
+    capsys.readouterr()
+    sets = [a for s in _SMALL["quickstart"] + small + ["seed=1"] for a in ("--set", s)]
+    cmd = ["run", str(ROOT / "configs" / "quickstart.toml"), "--out", str(tmp_path), "--quiet",
+           "--no-plot", *sets]
+    assert main(cmd) == 2
+    assert "different config" in capsys.readouterr().err
+    assert main(cmd + ["--fresh"]) == 0
+    assert json.loads((tmp_path / "report.json").read_text())["config"]["seed"] == 1
+
+
+def test_killed_run_resumes_to_the_same_report(tmp_path):
+    """SIGKILL `jrelu run` mid-training, run it again: it resumes from the checkpoint and the
+    final report numbers and network equal those of an uninterrupted run (float64, same seed)."""
+    sets = ["dtype=\"float64\"", "network.hidden=[16, 16]", "training.steps=3000",
+            "training.batch_size=64", "training.checkpoint_every=100", "training.log_every=100",
+            "sweep.points=256", "sweep.box_points=1024"]
+    args = [sys.executable, "-m", "jrelu", "run", str(ROOT / "configs" / "quickstart.toml"),
+            "--no-plot", *[a for s in sets for a in ("--set", s)]]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    a, b = tmp_path / "a", tmp_path / "b"
+    proc = subprocess.Popen(args + ["--out", str(a)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    ckpt = a / "checkpoint.npz"
+    deadline = time.time() + 300
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists(), proc.stderr.read().decode()
+    step = load_checkpoint(ckpt)["step"]
+    assert 0 < step < 3000 and not (a / "report.json").exists()
+    r1 = subprocess.run(args + ["--out", str(a)], env=env, capture_output=True, text=True,
+                        timeout=600)
+    assert r1.returncode == 0, r1.stderr
+    assert f"resuming from {ckpt} at step" in r1.stdout
+    r2 = subprocess.run(args + ["--out", str(b)], env=env, capture_output=True, text=True,
+                        timeout=600)
+    assert r2.returncode == 0, r2.stderr
+    ra = json.loads((a / "report.json").read_text())
+    rb = json.loads((b / "report.json").read_text())
+    assert ra["training"]["resumed_from_step"] > 0 and rb["training"]["resumed_from_step"] == 0
+    assert ra["box_errors"] == rb["box_errors"]
+    for part in ("value", "derivative"):
+        for k in ("sup", "mean", "argmax", "sup_unweighted"):
+            assert ra["sweep"][part][k] == rb["sweep"][part][k]
+    assert ra["training"]["loss_curve"] == rb["training"]["loss_curve"]
+    assert ra["training"]["final_loss"] == rb["training"]["final_loss"]
+    na, nb = load_network(a / "network.npz"), load_network(b / "network.npz")
+    for (A1, b1), (A2, b2) in zip(na.layers, nb.layers):
+        np.testing.assert_array_equal(A1, A2)
+        np.testing.assert_array_equal(b1, b2)

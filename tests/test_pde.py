@@ -1,0 +1,329 @@
+"""Kolmogorov PDEs (MATH.md §5): closed forms, exact Feynman–Kac samplers, both solvers."""
+
+import math
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from helpers import dyadic_network, plant_kinks
+
+import jrelu
+from jrelu import pde
+
+HEAT = [pde.HeatSquare(dim=5, T=0.7, box=(0.0, 1.0)),
+        pde.HeatCosine(dim=4, T=0.3, box=(-2.0, 2.0))]
+BS = pde.BlackScholesGeometric(dim=4, T=0.8, rate=0.03, volatility=(0.1, 0.2, 0.3, 0.25),
+                               correlation=0.4, strike=100.0, box=(90.0, 110.0))
+
+
+def _points(problem, n=6, seed=0):
+    return problem.sample_box(jax.random.key(seed), n, jnp.float64)
+
+
+def _pde_residual(problem, t, x):
+    r"""∂_t u − ½Tr(σσᵀ∇²u) − ⟨μ,∇u⟩ by autodiff of the closed form, at one point."""
+    u = lambda t_, x_: problem.value(t_, x_)
+    dt = jax.grad(u, argnums=0)(t, x)
+    grad = jax.grad(u, argnums=1)(t, x)
+    hess = jax.hessian(u, argnums=1)(t, x)
+    mu, sigma = problem.generator(x)
+    return dt - 0.5 * jnp.trace(sigma @ sigma.T @ hess) - mu @ grad
+
+
+# -- closed forms ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("problem", HEAT + [BS], ids=lambda p: p.name)
+def test_closed_form_solves_the_kolmogorov_pde_and_gradient_is_its_gradient(problem):
+    xs = _points(problem)
+    ts = jnp.array([0.1, problem.T, 2.0])
+    res = jax.jit(jax.vmap(jax.vmap(lambda t, x: _pde_residual(problem, t, x), (None, 0)),
+                           (0, None)))(ts, xs)
+    scale = 1.0 + jnp.abs(jax.vmap(lambda t: problem.value(t, xs))(ts))
+    assert float(jnp.max(jnp.abs(res) / scale)) <= 1e-10
+    chex.assert_trees_all_close(problem.solution_grad(xs),
+                                jax.vmap(jax.grad(problem.solution))(xs), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("problem", HEAT, ids=lambda p: p.name)
+def test_heat_closed_form_is_the_feynman_kac_expectation_exactly(problem):
+    """φ is a sum of one-dimensional terms, so E φ(x + √(2T)Z) is a sum of 1-d Gaussian
+    integrals; Gauss–Hermite quadrature with 60 nodes integrates them to round-off (exactly
+    for ‖x‖², a polynomial of degree 2). Independent of the closed form's derivation."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    weights = weights / math.sqrt(2 * math.pi)  # E g(Z) = Σ w_k g(z_k), Z ~ N(0, 1)
+    a = math.sqrt(2 * problem.T)
+    phi1 = (lambda y: y * y) if problem.name == "heat_square" else np.cos
+    dphi1 = (lambda y: 2 * y) if problem.name == "heat_square" else (lambda y: -np.sin(y))
+    x = np.asarray(_points(problem))
+    shifted = x[..., None] + a * nodes  # (n, d, K)
+    expect = np.sum(phi1(shifted) @ weights, axis=-1)
+    expect_grad = dphi1(shifted) @ weights  # ∇E φ(x + aZ) = E ∇φ(x + aZ)
+    np.testing.assert_allclose(problem.solution(x), expect, rtol=1e-14, atol=1e-13)
+    np.testing.assert_allclose(problem.solution_grad(x), expect_grad, rtol=1e-14, atol=1e-13)
+    # and at t = 0 the solution is φ itself
+    np.testing.assert_array_equal(problem.value(0.0, jnp.asarray(x)), problem.phi(x))
+
+
+def test_heat_square_formula_values():
+    p = pde.HeatSquare(dim=3, T=0.5)
+    x = jnp.array([[0.5, -1.0, 2.0]])
+    assert float(p.solution(x)[0]) == 0.25 + 1.0 + 4.0 + 2 * 0.5 * 3
+    np.testing.assert_array_equal(p.solution_grad(x), 2 * x)
+
+
+def _bs_call(s, k, r, sigma, t, q=0.0):
+    """Textbook Black–Scholes call with dividend yield q (price, delta), written with math.erf."""
+    N = lambda z: 0.5 * (1 + math.erf(z / math.sqrt(2)))
+    d1 = (math.log(s / k) + (r - q + sigma**2 / 2) * t) / (sigma * math.sqrt(t))
+    d2 = d1 - sigma * math.sqrt(t)
+    return s * math.exp(-q * t) * N(d1) - k * math.exp(-r * t) * N(d2), math.exp(-q * t) * N(d1)
+
+
+def test_black_scholes_d1_is_the_textbook_formula():
+    p = pde.BlackScholesGeometric(dim=1, T=0.75, rate=0.04, volatility=0.3, strike=95.0)
+    for s in (80.0, 95.0, 123.0):
+        price, delta = _bs_call(s, 95.0, 0.04, 0.3, 0.75)
+        assert abs(float(p.solution(jnp.array([s]))) - price) < 1e-12 * price
+        assert abs(float(p.solution_grad(jnp.array([s]))[0]) - delta) < 1e-13
+
+
+def test_black_scholes_geometric_on_the_diagonal_is_a_one_asset_call_with_dividends():
+    """At x = (s, …, s) the geometric average is a GBM started at s with volatility
+    σ̄ = √(1ᵀΣ1)/d and dividend yield q = ½ mean(σ_i²) − ½σ̄², so the price is the textbook
+    call with dividends and Σ_j ∂u/∂x_j is its delta."""
+    p = BS
+    s = 104.0
+    sig = np.array(p.volatility)
+    rho = np.asarray(p.correlation_matrix(jnp.float64))
+    sbar = math.sqrt(sig @ rho @ sig) / p.dim
+    q = 0.5 * np.mean(sig**2) - 0.5 * sbar**2
+    price, delta = _bs_call(s, p.strike, p.rate, sbar, p.T, q)
+    x = jnp.full(p.dim, s)
+    assert abs(float(p.solution(x)) - price) < 1e-12 * price
+    assert abs(float(jnp.sum(p.solution_grad(x))) - delta) < 1e-13
+
+
+def test_black_scholes_price_and_delta_match_monte_carlo_within_4_sigma():
+    """Fixed seed; 400k paths; price vs MC mean of φ(X_T^x), delta vs the pathwise MC delta
+    e^{-rT} 1{G_T > K} G_T / (d x_j), both within 4 standard errors."""
+    p = BS
+    x = jnp.array([95.0, 102.0, 108.0, 99.0])
+    n = 400_000
+
+    @jax.jit
+    def stats(key):
+        xt = p.terminal(key, jnp.broadcast_to(x, (n, p.dim)))
+        pay = p.phi(xt)
+        g = jnp.exp(jnp.mean(jnp.log(xt), axis=-1))
+        path_delta = (jnp.exp(-p.rate * p.T) * (g > p.strike) * g)[:, None] / (p.dim * x)
+        return (pay.mean(), pay.std() / math.sqrt(n), path_delta.mean(0),
+                path_delta.std(0) / math.sqrt(n))
+
+    mean, se, d_mean, d_se = stats(jax.random.key(11))
+    assert abs(float(p.solution(x)) - float(mean)) <= 4 * float(se)
+    assert np.all(np.abs(np.asarray(p.solution_grad(x)) - d_mean) <= 4 * d_se)
+    # the pathwise delta is jax.grad of φ(X_T^x) with the same paths
+    pw = jax.vmap(jax.grad(lambda xx, s, c: p.phi(s * xx + c)), in_axes=(None, 0, 0))
+    z = jax.random.normal(jax.random.key(3), (1000, p.dim), jnp.float64)
+    s, c = p.scale_shift(z)
+    np.testing.assert_allclose(
+        pw(x, s, c),
+        (jnp.exp(-p.rate * p.T) * (p.phi(s * x + c) > 0) * jnp.exp(jnp.mean(jnp.log(s * x),
+                                                                       axis=-1)))[:, None]
+        / (p.dim * x), rtol=1e-12)
+
+
+def test_black_scholes_delta_matches_central_differences_of_the_price():
+    p = BS
+    x = jnp.array([91.0, 100.0, 107.5, 110.0])
+    h = 1e-4
+    fd = jnp.stack([(p.solution(x + h * e) - p.solution(x - h * e)) / (2 * h)
+                    for e in jnp.eye(p.dim)])
+    np.testing.assert_allclose(p.solution_grad(x), fd, rtol=1e-7)
+
+
+@pytest.mark.parametrize("problem", HEAT + [BS], ids=lambda p: p.name)
+def test_heat_and_bs_closed_forms_match_monte_carlo(problem):
+    x = _points(problem, 3, seed=5)
+    n = 200_000
+
+    @jax.jit
+    def stats(key, xi):
+        pay = problem.phi(problem.terminal(key, jnp.broadcast_to(xi, (n, xi.size))))
+        return pay.mean(), pay.std() / math.sqrt(n)
+
+    for i, xi in enumerate(x):
+        mean, se = stats(jax.random.key(i), xi)
+        assert abs(float(mean) - float(problem.solution(xi))) <= 4 * float(se)
+
+
+# -- samplers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("problem", HEAT + [BS], ids=lambda p: p.name)
+def test_terminal_is_scale_shift_of_the_same_normal_draw(problem):
+    x = _points(problem, 5)
+    key = jax.random.key(4)
+    z = jax.random.normal(key, x.shape, x.dtype)
+    s, c = problem.scale_shift(z)
+    np.testing.assert_array_equal(problem.terminal(key, x), s * x + c)
+
+
+def test_bs_log_returns_have_covariance_T_sigma():
+    p = BS
+    z = jax.random.normal(jax.random.key(0), (200_000, p.dim), jnp.float64)
+    s, _ = p.scale_shift(z)
+    logr = np.log(np.asarray(s))
+    sig = np.array(p.volatility)
+    cov = p.T * sig[:, None] * np.asarray(p.correlation_matrix(jnp.float64)) * sig
+    np.testing.assert_allclose(np.cov(logr.T), cov, atol=4e-3 * cov.max())
+    np.testing.assert_allclose(logr.mean(0), (p.rate - sig**2 / 2) * p.T, atol=5e-3)
+
+
+def test_feynman_kac_data_shapes_box_and_targets():
+    p = HEAT[0]
+    data = pde.feynman_kac_data(p, jnp.float64)
+    assert pde.feynman_kac_data(p, jnp.float64) is data  # cached: train reuses its program
+    key = jax.random.key(1)
+    xi, y = data(key, 64)
+    chex.assert_shape(xi, (64, 5))
+    chex.assert_shape(y, (64, 1))
+    assert float(xi.min()) >= 0 and float(xi.max()) <= 1
+    k1, k2 = jax.random.split(key)
+    np.testing.assert_array_equal(y[:, 0], p.phi(p.terminal(k2, xi)))
+    xi2, y2 = jax.jit(data, static_argnums=1)(key, 64)
+    np.testing.assert_array_equal(xi, xi2)
+
+
+def test_problem_validation():
+    with pytest.raises(ValueError, match="dim"):
+        pde.HeatSquare(dim=-3)
+    with pytest.raises(ValueError, match="T"):
+        pde.HeatCosine(dim=2, T=0.0)
+    with pytest.raises(ValueError, match="box"):
+        pde.HeatSquare(dim=2, box=(1.0, 1.0))
+    with pytest.raises(ValueError, match="correlation"):
+        pde.BlackScholesGeometric(dim=3, correlation=-0.6)
+    with pytest.raises(ValueError, match="volatility"):
+        pde.BlackScholesGeometric(dim=3, volatility=(0.1, 0.2))
+    with pytest.raises(ValueError, match=r"\(0, ∞\)"):
+        pde.BlackScholesGeometric(dim=3, box=(-1.0, 1.0))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        pde.make_problem("heat_square", dim=2, strike=3.0)
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        pde.HeatSquare(dim=3).solution(jnp.ones(4))
+    full = pde.BlackScholesGeometric(dim=2, correlation=((1.0, 0.5), (0.5, 1.0)))
+    eq = pde.BlackScholesGeometric(dim=2, correlation=0.5)
+    x = jnp.array([97.0, 104.0])
+    assert float(full.solution(x)) == float(eq.solution(x))
+
+
+# -- constructive solver: the averaging network --------------------------------------------
+
+
+def test_averaging_network_derivative_is_the_average_of_derivatives_exactly_at_kinks():
+    """Dyadic Φ, dyadic shifts, n = 4 paths, a point where hidden neurons of every copy sit
+    exactly on kinks: D^N of the averaging network equals (1/n)Σ D^NΦ(x + c_i) bit for bit,
+    for several kink values Dϱ(0) — the chain rule holds at every x."""
+    rng = np.random.default_rng(0)
+    d, n = 3, 4
+    x = np.array([0.5, -0.25, 1.0])
+    base = dyadic_network(rng, (d, 5, 4, 1))
+    shifts = rng.integers(-4, 5, (n, d)) / 4.0
+    shifts[1] = 0.0
+    phi = plant_kinks(base, x, rng)  # kinks at x + 0, the second path
+    scales = np.ones((n, d))
+    avg = pde.averaging_network(phi, scales, shifts)
+    for c in (0.0, 0.5, 1.0):
+        act = jrelu.ReLU(kink=c)
+        D = jrelu.derivative(avg, x, act)
+        ref = sum(np.asarray(jrelu.derivative(phi, x + s, act)) for s in shifts) / n
+        np.testing.assert_array_equal(D, ref)
+        v = jrelu.realize(avg, x, act)
+        np.testing.assert_array_equal(v, sum(np.asarray(jrelu.realize(phi, x + s, act))
+                                             for s in shifts) / n)
+    pre = jrelu.preactivations(phi, x)
+    assert any(np.any(np.asarray(z) == 0) for z in pre[:-1])  # kinks really are hit
+
+
+def test_averaging_network_derivative_with_scales_to_round_off():
+    """General (Black–Scholes-type) paths x ↦ s_i ⊙ x + c_i: D^N of the averaging network
+    equals (1/n)Σ D^NΦ(s_i ⊙ x + c_i) diag(s_i) to float64 round-off, and equals jax.jacrev."""
+    key = jax.random.key(2)
+    d, n = 4, 8
+    phi = jrelu.init(key, (d, 10, 10, 1), jnp.float64)
+    s, c = pde.path_maps(BS, jax.random.key(3), n, jnp.float64)
+    s, c = s / 100.0, c + 0.25  # keep the hidden pre-activations of mixed signs
+    avg = pde.averaging_network(phi, s, c)
+    assert avg.widths == (d, 10 * n, 10 * n, 1)
+    xs = jax.random.uniform(jax.random.key(4), (32, d), jnp.float64, 90.0, 110.0)
+
+    @jax.jit
+    def both(avg_, phi_, xs_):
+        D = jrelu.derivative(avg_, xs_)
+        ref = jnp.mean(jax.vmap(lambda si, ci: jrelu.derivative(phi_, si * xs_ + ci) * si)(s, c), 0)
+        v = jrelu.realize(avg_, xs_)
+        vref = jnp.mean(jax.vmap(lambda si, ci: jrelu.realize(phi_, si * xs_ + ci))(s, c), 0)
+        J = jax.vmap(jax.jacrev(lambda x: jrelu.realize(avg_, x)))(xs_)
+        return D, ref, v, vref, J
+
+    D, ref, v, vref, J = both(avg, phi, xs)
+    assert not np.allclose(D, D[0])  # several activation patterns among the points
+    np.testing.assert_allclose(D, ref, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(v, vref, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(J, D)  # custom JVP: jacrev is D^N, bit for bit
+
+
+def test_averaging_network_input_checks():
+    phi = jrelu.init(jax.random.key(0), (3, 4, 1), jnp.float64)
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        pde.averaging_network(phi, jnp.ones((2, 4)), jnp.zeros((2, 4)))
+
+
+# -- evaluation and the learning solver ------------------------------------------------------
+
+
+def test_relative_l2_errors_against_numpy():
+    p = pde.HeatSquare(dim=3, T=0.25)
+    A = jnp.array([[1.0, 0.5, -0.25]])
+    net = jrelu.Network([(A, jnp.array([0.75]))])  # affine: value a·x+b, gradient a
+    xs = p.sample_box(jax.random.key(0), 1000, jnp.float64)
+    e = pde.relative_l2_errors(net, p, xs, chunk_size=128)
+    x = np.asarray(xs)
+    u = (x**2).sum(1) + 2 * 0.25 * 3
+    v = x @ np.asarray(A)[0] + 0.75
+    g_err = np.linalg.norm(np.asarray(A)[0] - 2 * x, axis=1)
+    assert e["value_rel_l2"] == pytest.approx(np.sqrt(((v - u) ** 2).sum() / (u**2).sum()),
+                                              rel=1e-12)
+    assert e["grad_rel_l2"] == pytest.approx(np.sqrt((g_err**2).sum() / (4 * x**2).sum()),
+                                             rel=1e-12)
+    assert e["grad_max_abs"] == pytest.approx(g_err.max(), rel=1e-12)
+
+
+def test_solve_learning_reduces_error_and_segments_reproduce_one_run():
+    p = pde.HeatSquare(dim=2, T=0.1, box=(0.0, 1.0))
+    net0 = jrelu.init(jax.random.key(0), (2, 32, 32, 1), jnp.float64)
+    opt = optax.adam(optax.cosine_decay_schedule(3e-3, 600))
+    key = jax.random.key(1)
+    net, hist = pde.solve_learning(p, net0, opt, 600, 256, key)
+    xs = p.sample_box(jax.random.key(2), 4096, jnp.float64)
+    e0 = pde.relative_l2_errors(net0, p, xs)
+    e1 = pde.relative_l2_errors(net, p, xs)
+    assert e1["value_rel_l2"] < 0.1 * e0["value_rel_l2"]
+    assert e1["grad_rel_l2"] < 0.5 * e0["grad_rel_l2"]
+    assert e1["value_rel_l2"] < 0.05
+    # the final loss is near the noise floor E Var(φ(X_T^ξ) | ξ) = 8T E‖ξ‖² + 8T²d
+    floor = 8 * p.T * p.dim / 3 + 8 * p.T**2 * p.dim
+    assert float(hist.loss[-100:].mean()) < 1.2 * floor
+    # two segments with the returned optimizer state equal the single run, bit for bit
+    net_a, h_a = pde.solve_learning(p, net0, opt, 200, 256, key)
+    net_b, h_b = pde.solve_learning(p, net_a, opt, 400, 256, key, opt_state=h_a.opt_state,
+                                    start_step=200)
+    chex.assert_trees_all_equal(net_b, net)
+    np.testing.assert_array_equal(np.concatenate([h_a.loss, h_b.loss]), hist.loss)
+    with pytest.raises(ValueError, match="R\\^2"):
+        pde.solve_learning(p, jrelu.init(key, (3, 4, 1)), opt, 1, 8, key)
