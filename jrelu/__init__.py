@@ -4,7 +4,7 @@ The public API is re-exported here; see the module docstrings for the mathematic
 (MATH.md in the design notes) and README.md for a tour.
 """
 
-from . import ops, pde, testing
+from . import examples, ops, pde, testing
 from .activations import (
     Abs,
     Activation,

