@@ -281,7 +281,9 @@ def sparse_compose(outer: Network, inner: Network) -> Network:
     r"""The sparse composition :math:`\Psi\odot\Phi=\Psi\circ\Phi^{\mathrm{Id}}_{N_L,2}\circ\Phi`.
 
     Realizes :math:`R\Psi\circ R\Phi` (for ReLU) with depth L + M and sizes that add
-    (no product of weight matrices fills in sparsity).
+    (no product of weight matrices fills in sparsity). The inserted identity network is
+    part of the data: where an output of Φ is exactly 0, its :math:`D^N` there is
+    :math:`2c` (c = Dϱ(0)), not 1, and the chain rule carries that factor.
     """
     _check_composable(outer, inner)
     ident = identity(inner.output_dim, 2, dtype=jnp.result_type(outer.dtype, inner.dtype))
@@ -335,7 +337,10 @@ def parallel(*nets: Network) -> Network:
 
     Realizes :math:`x\mapsto(R\Phi^1(x),\dots,R\Phi^n(x))` (outputs stacked).
     First layers are stacked, later layers block-diagonal; shorter networks are
-    first extended to the largest depth by composing with an identity network.
+    first extended to the largest depth by composing with an identity network, so
+    :math:`D^NP=[D^N\Phi^1;\dots;D^N\Phi^n]` holds exactly for equal depths, and for a
+    padded network wherever its outputs are nonzero (at a zero output the identity
+    network's :math:`D^N` is :math:`2c`, see :func:`sparse_compose`).
     """
     return _parallel(nets, shared_input=True)
 
