@@ -285,15 +285,14 @@ def _pointwise(problem, net, sampler, key, kappa, n=2048):
 
 
 def _plot(path, report, pointwise, losses, problem):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    from .plot import figure
 
     sweep = report["sweep"]
     kappa = sweep["kappa"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig = figure(figsize=(15, 4.2), layout="tight")
+    axes = fig.subplots(1, 3)
     shells = sweep["radial_profile"]
     # JSON has no inf: the outermost shell's r_max is serialized as None
     r_hi = [np.inf if s["r_max"] is None else s["r_max"] for s in shells]
@@ -357,9 +356,7 @@ def _plot(path, report, pointwise, losses, problem):
     else:
         ax.axis("off")
     fig.suptitle(f"jrelu run {report['name']}: {report['problem']['description']}")
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _square_bound(cfg, problem) -> float:

@@ -1,8 +1,8 @@
 r"""Pictures of jrelu's guarantees (optional extra ``plot``: matplotlib).
 
-matplotlib is imported lazily inside each function with the "Agg" backend, so
-``import jrelu`` never needs it. This module is a submodule (``import jrelu.plot``),
-not re-exported by ``jrelu``.
+matplotlib is imported lazily inside each function, without ``pyplot`` (so no global
+backend is switched), and ``import jrelu`` never needs it. This module is a submodule
+(``import jrelu.plot``), not re-exported by ``jrelu``.
 """
 
 from __future__ import annotations
@@ -23,17 +23,18 @@ from .network import Network, realize
 __all__ = ["global_error_profile"]
 
 
-def _pyplot():
-    """matplotlib.pyplot with the non-interactive Agg backend, or a clear ImportError."""
+def figure(**kwargs):
+    """A new ``matplotlib.figure.Figure`` (kwargs as for it), or a clear ImportError.
+
+    Built without ``pyplot``, so no global backend or figure registry is touched (safe
+    inside notebooks); ``fig.savefig`` renders with Agg.
+    """
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("jrelu.plot needs matplotlib: install the optional extra "
                           "`pip install jrelu[plot]` (or `pip install matplotlib`)") from e
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def _radial_points(key, d: int, num_points: int, r_min: float, r_max: float, dtype):
@@ -85,7 +86,7 @@ def global_error_profile(net: Network, record: GlobalRecord, target: Callable,
                          f"for d = {record.d}")
     if not (0 < r_min < r_max < math.inf):
         raise ValueError(f"need 0 < r_min < r_max < inf, got r_min={r_min}, r_max={r_max}")
-    plt = _pyplot()
+    fig = figure(figsize=(12.5, 4.8), layout="constrained")  # fails early without matplotlib
     d = record.d
     dtype = net.dtype
     x = _radial_points(key, d, int(num_points), r_min, r_max, dtype)
@@ -119,7 +120,7 @@ def global_error_profile(net: Network, record: GlobalRecord, target: Callable,
            "path": None}
 
     order = np.argsort(r)
-    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.8), constrained_layout=True)
+    axes = fig.subplots(1, 2)
     panels = [("value", out["value_error"], out["value_envelope"], record.eps,
                r"$|f-R\Phi_\varepsilon|\,/\,(1+\|x\|^\kappa)$", r"$\varepsilon$"),
               ("derivative", out["derivative_error"], out["derivative_envelope"],
@@ -158,5 +159,4 @@ def global_error_profile(net: Network, record: GlobalRecord, target: Callable,
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         fig.savefig(path, dpi=110)
         out["path"] = path
-    plt.close(fig)
     return out
