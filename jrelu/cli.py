@@ -521,6 +521,7 @@ def run_experiment(cfg: dict, out=None, *, fresh: bool = False, verbose: bool = 
     ``out`` defaults to ``runs/<name>``. Float64 configs turn on ``jax_enable_x64`` (this is
     the application entry point).
     """
+    import importlib.util
     import os
     import time
 
@@ -532,6 +533,8 @@ def run_experiment(cfg: dict, out=None, *, fresh: bool = False, verbose: bool = 
     from .pde import relative_l2_errors
 
     t_start = time.perf_counter()
+    if plot and importlib.util.find_spec("matplotlib") is None:  # before any long work
+        raise RunError("errors.png needs matplotlib: pip install 'jrelu[plot]', or pass --no-plot")
     if cfg["dtype"] == "float64":
         jax.config.update("jax_enable_x64", True)
     dtype = jnp.dtype(cfg["dtype"])

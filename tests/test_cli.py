@@ -269,3 +269,12 @@ def test_killed_run_resumes_to_the_same_report(tmp_path):
     for (A1, b1), (A2, b2) in zip(na.layers, nb.layers):
         np.testing.assert_array_equal(A1, A2)
         np.testing.assert_array_equal(b1, b2)
+
+
+def test_missing_matplotlib_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # find_spec → None: not installed
+    assert main(["run", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("jrelu run: error: errors.png needs matplotlib: pip install 'jrelu[plot]', "
+                   "or pass --no-plot")
+    assert not any(tmp_path.iterdir())  # refused before any work was done
