@@ -50,7 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
 
-from .activations import Activation, relu
+from .activations import Activation, _check_finite, relu
 from .derivative import derivative
 from .network import Network, compose, linear_combination, realize
 
@@ -76,12 +76,7 @@ def _positive_int(name, value):
 
 
 def _finite(name, value, positive=False):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+    value = _check_finite(name, value)
     if positive and value <= 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
     return value
