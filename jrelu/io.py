@@ -23,29 +23,59 @@ import numpy as np
 
 from .network import Network
 
-__all__ = ["save_network", "load_network", "save_checkpoint", "load_checkpoint"]
+__all__ = [
+    "save_network", "load_network", "save_checkpoint", "load_checkpoint", "atomic_write"]
 
 _NET_FORMAT = "jrelu.network"
 _CKPT_FORMAT = "jrelu.checkpoint"
 _VERSION = 1
 
 
-def _atomic_savez(path, arrays: dict) -> None:
+def atomic_write(path, write, *, mode: str = "wb") -> None:
+    """Write a file atomically: ``write(f)`` fills a temporary file beside ``path``.
+
+    The temporary file is flushed, synced to disk and renamed over ``path``
+    (``os.replace``), so a reader, or a process killed midway, sees either the previous
+    file or the complete new one, never a torn file. The parent folder is created if
+    needed; the file gets mode 0o644.
+
+    Args:
+      path: the destination (``str`` or ``os.PathLike``).
+      write: a callable taking the open file object.
+      mode: ``"wb"`` (bytes) or ``"w"`` (text, UTF-8).
+
+    Raises:
+      ValueError: ``mode`` is neither ``"wb"`` nor ``"w"``.
+      OSError: the folder cannot be created or written.
+
+    Example:
+      >>> import os, tempfile
+      >>> p = os.path.join(tempfile.mkdtemp(), "hello.txt")
+      >>> atomic_write(p, lambda f: f.write("hi\\n"), mode="w")
+      >>> open(p).read()
+      'hi\\n'
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a saved network is an ordinary file
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are ordinary files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _atomic_savez(path, arrays: dict) -> None:
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _network_arrays(net: Network, prefix: str = "") -> dict:
