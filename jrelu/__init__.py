@@ -1,57 +1,31 @@
-"""jrelu: rigorous derivatives of ReLU networks in JAX.
+r"""jrelu: rigorous derivatives of ReLU networks in JAX.
 
-The public API is re-exported here; see the module docstrings for the mathematics
-(MATH.md in the design notes) and README.md for a tour.
+The top level holds the core: networks and their calculus, activations, the network
+derivative :math:`D^N` and its Clarke-correct relatives, generalized gradients and training,
+error sweeps, certified bounds, and file io. Applications live in namespaces:
+:mod:`jrelu.constructions`, :mod:`jrelu.pde`, :mod:`jrelu.samplers`, :mod:`jrelu.losses`,
+:mod:`jrelu.ops`, :mod:`jrelu.testing`, :mod:`jrelu.examples`, :mod:`jrelu.interop`,
+:mod:`jrelu.io` (and :mod:`jrelu.plot`, which needs matplotlib and is imported on demand).
+
+References:
+  Berner, Elbrächter, Grohs, Jentzen (2019), *Towards a regularity theory for ReLU networks –
+  chain rule and global error estimates*, `arXiv:1905.04992
+  <https://arxiv.org/abs/1905.04992>`_.
+  Dereich, Do, Jentzen, Weber (2025), *Mathematical analysis of the gradients in deep
+  learning*, `arXiv:2501.15646 <https://arxiv.org/abs/2501.15646>`_.
 """
 
-from . import examples, ops, pde, testing
-from .activations import (
-    Abs,
-    Activation,
-    HardTanh,
-    LeakyReLU,
-    ReLU,
-    Softplus,
-    Tanh,
-    abs_activation,
-    hard_tanh,
-    leaky_relu,
-    relu,
-    softplus,
-    tanh,
-)
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
+
+from . import constructions, examples, interop, io, losses, ops, pde, samplers, testing
+from .activations import Abs, Activation, HardTanh, LeakyReLU, ReLU, Smoothing, Softplus, Tanh
 from .bounds import (
     CertifiedBound,
     certified_sup_error,
     derivative_bounds,
     lipschitz_bound,
     realize_bounds,
-)
-from .constructions import (
-    ErrorBound,
-    GlobalBound,
-    GlobalRecord,
-    LocalApproximant,
-    abs_network,
-    coordinate_product_local,
-    cutoff_network,
-    global_bound,
-    global_network,
-    max_network,
-    maxmin_local,
-    maxmin_network,
-    min_network,
-    monomial_network,
-    multiplication_m,
-    multiplication_network,
-    network_local,
-    polynomial_network,
-    product_network,
-    sawtooth_network,
-    square_network,
-    squared_norm_local,
-    squared_norm_network,
-    tooth_network,
 )
 from .derivative import (
     KinkReport,
@@ -63,38 +37,19 @@ from .derivative import (
     limiting_jacobians,
     value_and_derivative,
 )
-from .errors import (
-    ErrorStats,
-    Gaussian,
-    Halton,
-    PointSampler,
-    RadialShell,
-    RadialShells,
-    Sampler,
-    SweepReport,
-    TensorGrid,
-    UniformBox,
-    error_sweep,
-)
 from .gradients import (
-    SMOOTHING_FAMILIES,
-    C1Blend,
     ConvergenceStudy,
     DifferentiabilityReport,
-    ScaledSoftplus,
-    ShiftedSoftplus,
+    KinkLocation,
     SubgradientCertificate,
     convergence_study,
     differentiability_report,
     empirical_risk,
-    empirical_risk_flat,
     generalized_gradient,
-    generalized_gradient_flat,
     limiting_subgradient_certificate,
     smoothed_gradient,
-    smoothing_family,
 )
-from .io import load_checkpoint, load_network, save_checkpoint, save_network
+from .io import Checkpoint, load_checkpoint, load_network, save_checkpoint, save_network
 from .network import (
     Network,
     compose,
@@ -113,18 +68,46 @@ from .network import (
     unflatten,
     width,
 )
-from .pde import (
-    BlackScholesGeometric,
-    HeatCosine,
-    HeatSquare,
-    Problem,
-    averaging_network,
-    feynman_kac_data,
-    make_problem,
-    path_maps,
-    relative_l2_errors,
-    solve_learning,
+from .sweep import (
+    ErrorStats,
+    PointwiseErrors,
+    ShellStats,
+    SweepReport,
+    error_sweep,
+    pointwise_errors,
 )
 from .train import TrainHistory, train
 
-__version__ = "0.1.0"
+try:
+    __version__ = _version("jrelu")
+except _PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    # namespaces
+    "constructions", "examples", "interop", "io", "losses", "ops", "pde", "samplers",
+    "testing",
+    # networks and their calculus
+    "Network", "init", "realize", "preactivations", "compose", "sparse_compose", "parallel",
+    "parallel_full", "identity", "linear_combination", "flatten", "unflatten", "depth",
+    "width", "num_params", "connectivity",
+    # activations
+    "Activation", "ReLU", "LeakyReLU", "Abs", "HardTanh", "Softplus", "Tanh", "Smoothing",
+    # the network derivative and Clarke-correct derivatives
+    "derivative", "value_and_derivative", "directional_derivative", "lexicographic_jacobian",
+    "limiting_jacobians", "LimitingJacobians", "kink_report", "KinkReport",
+    # generalized gradients of training costs
+    "empirical_risk", "generalized_gradient", "smoothed_gradient", "convergence_study",
+    "ConvergenceStudy", "limiting_subgradient_certificate", "SubgradientCertificate",
+    "differentiability_report", "DifferentiabilityReport", "KinkLocation",
+    # training
+    "train", "TrainHistory",
+    # error sweeps
+    "error_sweep", "SweepReport", "ErrorStats", "ShellStats", "pointwise_errors",
+    "PointwiseErrors",
+    # certified bounds
+    "realize_bounds", "derivative_bounds", "lipschitz_bound", "certified_sup_error",
+    "CertifiedBound",
+    # files
+    "save_network", "load_network", "save_checkpoint", "load_checkpoint", "Checkpoint",
+]

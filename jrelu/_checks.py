@@ -199,3 +199,85 @@ def callable_(name: str, fn):
     if not callable(fn):
         raise TypeError(f"{name} must be callable, got {type_name(fn)}: {fn!r:.80}")
     return fn
+
+
+# -- data sets (gradients, train) --------------------------------------------------------
+
+
+def nonfinite_message(name: str, x) -> str | None:
+    """``"xs has a non-finite value nan at row 1, column 0 (...)"`` for the first non-finite
+    entry of a concrete 1-d or 2-d array, or None."""
+    hit = first_nonfinite(x)
+    if hit is None:
+        return None
+    idx, val = hit
+    count = int(np.sum(~np.isfinite(np.asarray(x))))
+    where = f"row {idx[0]}" + (f", column {idx[1]}" if len(idx) > 1 else "")
+    return (f"{name} has a non-finite value {val} at {where} "
+            f"({count} non-finite entr{'y' if count == 1 else 'ies'} in all)")
+
+
+def data_set(net, xs, ys, *, targets: str = "values", weights=None, where: str = ""):
+    """A data set ``(xs, ys[, weights])`` for ``net`` as arrays; ValueError/TypeError before
+    any work.
+
+    ``xs``: (M, N_0), cast to ``net.dtype``. ``targets`` (see :class:`jrelu.losses.Loss`):
+    ``"values"``: ys (M, N_L), cast to ``net.dtype``; ``"classes"``: ys (M, N_L), or integer
+    class indices (M,) in [0, N_L) (kept integer); ``"any"``: ys (M, ...), floats cast,
+    integers kept. ``weights``: None or (M,) nonnegative. Non-finite values are reported
+    with their position when the arrays are concrete. ``where`` prefixes every message
+    (e.g. ``"data"``).
+    """
+    network("net", net)
+    pre = f"{where}: " if where else ""
+    xs = array("xs", xs)
+    if isinstance(ys, (str, bytes, dict)) or ys is None:
+        raise TypeError(f"{pre}ys must be an array, got {type_name(ys)}: {ys!r:.80}")
+    ys = jnp.asarray(ys)
+    n0, nl = net.input_dim, net.output_dim
+    if xs.ndim != 2 or xs.shape[1] != n0:
+        raise ValueError(f"{pre}xs must have shape (M, N_0) = (M, {n0}) for a network with "
+                         f"widths {net.widths}, got shape {xs.shape}")
+    M = xs.shape[0]
+    if M == 0:
+        raise ValueError(f"{pre}xs is empty: the data set has no samples (xs has shape "
+                         f"{xs.shape})")
+    if ys.shape[:1] != (M,):
+        raise ValueError(f"{pre}xs and ys must have the same number of samples: xs has shape "
+                         f"{xs.shape} ({M} samples), ys has shape {ys.shape}")
+    integer_ys = jnp.issubdtype(ys.dtype, jnp.integer)
+    if targets == "classes" and ys.ndim == 1:
+        if not integer_ys:
+            raise ValueError(f"{pre}ys of shape (M,) are class indices and must be integers, "
+                             f"got dtype {ys.dtype}")
+        if is_concrete(ys):
+            y_np = np.asarray(ys)
+            bad = np.flatnonzero((y_np < 0) | (y_np >= nl))
+            if bad.size:
+                raise ValueError(f"{pre}ys[{bad[0]}] = {y_np[bad[0]]} is out of range: class "
+                                 f"indices must lie in [0, N_L) = [0, {nl})")
+    elif targets != "any" and (ys.ndim != 2 or ys.shape[1] != nl):
+        hint = (" (class indices must be an integer array of shape (M,))"
+                if targets == "classes" else "")
+        raise ValueError(f"{pre}ys must have shape (M, N_L) = ({M}, {nl}) for a network with "
+                         f"widths {net.widths}, got shape {ys.shape}{hint}")
+    for name, arr in (("xs", xs), ("ys", ys)):
+        msg = nonfinite_message(name, arr)
+        if msg:
+            raise ValueError(pre + msg)
+    xs = xs.astype(net.dtype)
+    if not integer_ys or targets == "values":
+        ys = ys.astype(net.dtype)
+    if weights is not None:
+        weights = array("weights", weights)
+        if weights.shape != (M,):
+            raise ValueError(f"{pre}weights must have shape (M,) = ({M},), got "
+                             f"{weights.shape}")
+        msg = nonfinite_message("weights", weights)
+        if msg:
+            raise ValueError(pre + msg)
+        if is_concrete(weights) and bool(np.any(np.asarray(weights) < 0)):
+            i = int(np.flatnonzero(np.asarray(weights) < 0)[0])
+            raise ValueError(f"{pre}weights must be nonnegative (they are the masses of a "
+                             f"finite measure); weights[{i}] = {float(weights[i])}")
+    return xs, ys, weights

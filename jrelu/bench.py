@@ -1,9 +1,19 @@
-"""Benchmark suites: ``jrelu bench [SUITE]`` or ``python -m jrelu.bench [SUITE]``.
+r"""Benchmark suites: ``jrelu bench [--smoke] [SUITE ...]`` or ``python -m jrelu.bench``.
 
 Each suite times jrelu against the plain-JAX baseline on the same data, in one run,
-and prints the ratios the issues name. Speed is measured here, never asserted in
-tests. Every timing is the best of several repeats of a compiled, warmed-up call
-(``block_until_ready``), so compile time is excluded.
+and prints the ratios the issues name (e.g. ``speedup_vs_vmap_grad``
+:math:`=t_{\mathrm{vmap\,grad}}/t_{\mathrm{jrelu}}`). Speed is measured here, never
+asserted in tests. Every timing is the best of several repeats of a compiled, warmed-up
+call (``block_until_ready``), so compile time is excluded. The sizes of every suite are
+keyword arguments of its function; ``--smoke`` runs each suite at tiny sizes (a check that
+it runs, its numbers are meaningless).
+
+Example:
+  >>> from jrelu import bench
+  >>> sorted(bench.SUITES)
+  ['derivative', 'kinks', 'sweep', 'train']
+  >>> bench.derivative_flops((3, 4, 1), batch=2)
+  128
 """
 
 from __future__ import annotations
@@ -15,15 +25,34 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from .activations import relu
+from .activations import ReLU
 from .derivative import derivative
 from .network import Network, init, realize
 
-__all__ = ["SUITES", "time_call", "peak_flops", "run"]
+__all__ = ["SUITES", "SMOKE", "time_call", "peak_flops", "derivative_flops", "run", "main"]
+
+_RELU = ReLU()  # the activation of every suite (ReLU'(0) = 0, as jax.nn.relu)
+_PEAK_SIZES = (1024, 2048, 4096)
 
 
 def time_call(fn: Callable, *args, repeats: int = 7) -> float:
-    """Best wall time in seconds of ``fn(*args)`` over ``repeats`` runs, after a warm-up."""
+    r"""Best wall time in seconds of ``fn(*args)`` over ``repeats`` runs, after a warm-up.
+
+    :math:`t=\min_{1\le i\le r}t_i`, each :math:`t_i` up to ``block_until_ready``.
+
+    Args:
+      fn: the (compiled) function to time.
+      *args: its arguments.
+      repeats: the number of timed runs :math:`r`.
+
+    Returns:
+      the best time in seconds.
+
+    Example:
+      >>> t = time_call(jnp.sin, jnp.zeros(3), repeats=2)
+      >>> t > 0
+      True
+    """
     jax.block_until_ready(fn(*args))
     best = float("inf")
     for _ in range(repeats):
@@ -33,9 +62,22 @@ def time_call(fn: Callable, *args, repeats: int = 7) -> float:
     return best
 
 
-def peak_flops(sizes=(1024, 2048, 4096), dtype=jnp.float32, repeats: int = 5) -> float:
-    """The machine's measured matmul rate (flop/s): the best over n×n by n×n products
-    (2n³ flops each) of the listed sizes."""
+def peak_flops(*, sizes=_PEAK_SIZES, dtype=jnp.float32, repeats: int = 5) -> float:
+    r"""The machine's measured matmul rate (flop/s): the best over n×n by n×n products
+    (:math:`2n^3` flops each) of the listed sizes.
+
+    Args:
+      sizes: the matrix sizes n.
+      dtype: the dtype of the matrices.
+      repeats: timed runs per size (:func:`time_call`).
+
+    Returns:
+      :math:`\max_n 2n^3/t_n` in flop/s.
+
+    Example:
+      >>> peak_flops(sizes=(8,), repeats=1) > 0
+      True
+    """
     best = 0.0
     for n in sizes:
         k1, k2 = jax.random.split(jax.random.key(n))
@@ -45,12 +87,23 @@ def peak_flops(sizes=(1024, 2048, 4096), dtype=jnp.float32, repeats: int = 5) ->
     return best
 
 
-def derivative_flops(widths, batch: int) -> int:
+def derivative_flops(widths, *, batch: int) -> int:
     r"""Exact flop count of :func:`jrelu.derivative` for N_L < N_0 (reverse order).
 
     Forward to the last hidden layer: :math:`\sum_{k<L}(2N_kN_{k-1}+3N_k)` a point
     (matmul, bias, activation and its derivative); reverse product:
     :math:`\sum_{k<L}(N_LN_k + 2N_LN_kN_{k-1})` (mask scaling and matmul).
+
+    Args:
+      widths: the architecture :math:`(N_0,\dots,N_L)`.
+      batch: the number of points.
+
+    Returns:
+      the flop count for ``batch`` points.
+
+    Example:
+      >>> derivative_flops((3, 4, 1), batch=1)
+      64
     """
     L, nl = len(widths) - 1, widths[-1]
     fwd = sum(2 * widths[k] * widths[k - 1] + 3 * widths[k] for k in range(1, L))
@@ -58,17 +111,31 @@ def derivative_flops(widths, batch: int) -> int:
     return batch * (fwd + bwd)
 
 
-def bench_derivative(batch: int = 8192, widths=(100, 256, 256, 256, 1)) -> dict:
-    """``jrelu.derivative`` vs ``vmap(grad(realize))`` and the FLOP roofline, float32."""
+def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
+                     peak_sizes=_PEAK_SIZES) -> dict:
+    r"""``jrelu.derivative`` vs ``vmap(grad(realize))`` and the FLOP roofline, float32.
+
+    Ratios: ``speedup_vs_vmap_grad`` :math:`=t_{\mathrm{vmap\,grad}}/t_{D^N}` and
+    ``roofline_fraction`` :math:`=F/(t_{D^N}P)` with F from :func:`derivative_flops` and
+    the peak rate P of :func:`peak_flops`.
+
+    Args:
+      batch: the number of points.
+      widths: the architecture :math:`(N_0,\dots,N_L)`.
+      peak_sizes: the matrix sizes of :func:`peak_flops`.
+
+    Returns:
+      the suite's result dict (sizes, seconds, ratios).
+    """
     net = init(jax.random.key(0), widths, dtype=jnp.float32)
     x = jax.random.normal(jax.random.key(1), (batch, widths[0]), jnp.float32)
     ours = jax.jit(derivative, static_argnames="activation")
-    grad_fn = jax.grad(lambda x_, n_: realize(n_, x_, relu)[0])
+    grad_fn = jax.grad(lambda x_, n_: realize(n_, x_, activation=_RELU)[0])
     base = jax.jit(jax.vmap(grad_fn, in_axes=(0, None)))
     t_ours = time_call(ours, net, x)
     t_base = time_call(base, x, net)
-    peak = peak_flops()
-    flops = derivative_flops(widths, batch)
+    peak = peak_flops(sizes=peak_sizes)
+    flops = derivative_flops(widths, batch=batch)
     return {
         "suite": "derivative",
         "widths": list(widths), "batch": batch, "dtype": "float32",
@@ -108,7 +175,8 @@ def _plain_train_fn(optimizer, steps: int, batch: int):
     return run
 
 
-def _kink_study(steps: int = 300, batch: int = 128) -> dict:
+def _kink_study(*, steps: int = 300, batch: int = 128, widths=(20, 64, 64, 1),
+                num_data: int = 2048) -> dict:
     """How often SGD evaluates ReLU'(0) exactly, float32 vs float64 (Berner et al.'s
     question): total kink hits and hit rate per hidden pre-activation over a training run,
     in three data regimes."""
@@ -117,33 +185,53 @@ def _kink_study(steps: int = 300, batch: int = 128) -> dict:
     from .train import train
 
     out = {}
-    widths = (20, 64, 64, 1)
+    sgd = optax.sgd(1e-2)  # one object: the regimes share the compiled training loop
     for regime in ("gaussian", "quantized_1/256", "sparse_zero_bias"):
         for dtype in ("float32", "float64"):
             with jax.enable_x64(dtype == "float64"):
                 kx, ky, kn = jax.random.split(jax.random.key(0), 3)
-                xs = jax.random.normal(kx, (2048, widths[0]), jnp.float64 if dtype ==
+                xs = jax.random.normal(kx, (num_data, widths[0]), jnp.float64 if dtype ==
                                        "float64" else jnp.float32)
                 if regime == "quantized_1/256":
                     xs = jnp.round(jax.random.uniform(kx, xs.shape, xs.dtype) * 256) / 256
                 net = init(kn, widths, dtype=dtype)
                 if regime == "sparse_zero_bias":
                     xs = xs * (jax.random.uniform(ky, xs.shape) < 0.1)  # 90% exact zeros
-                    from .network import Network
                     net = Network([(A, jnp.zeros_like(b)) for A, b in net.layers])
                 ys = jnp.sum(jnp.sin(xs[:, :3]), axis=1, keepdims=True)
-                _, hist = train(net, (xs, ys), optax.sgd(1e-2), steps, batch,
-                                jax.random.key(1))
+                _, hist = train(net, (xs, ys), optimizer=sgd, steps=steps,
+                                batch_size=batch, key=jax.random.key(1))
                 hits = int(jnp.sum(hist.kinks))
                 total = steps * hist.preactivations_per_step
                 out[f"kinks_{regime}_{dtype}"] = f"{hits} of {total} ({hits / total:.2e})"
     return out
 
 
-def bench_train(steps: int = 200, batch: int = 512, widths=(16, 256, 256, 256, 1),
-                M: int = 8192) -> dict:
-    """A :func:`jrelu.train` step, with and without the per-step kink count, vs a plain
-    ``jax.grad`` + optax step on the same network, data and sampling (float32, Adam)."""
+def bench_train(*, steps: int = 200, batch: int = 512, widths=(16, 256, 256, 256, 1),
+                M: int = 8192, rounds: int = 5, kink_steps: int = 300,
+                kink_batch: int = 128, kink_widths=(20, 64, 64, 1),
+                kink_data: int = 2048) -> dict:
+    r"""A :func:`jrelu.train` step, with and without the per-step kink count, vs a plain
+    ``jax.grad`` + optax step on the same network, data and sampling (float32, Adam);
+    then the kink study (``kink_*`` sizes).
+
+    Ratios: ``ratio_no_kink_count`` and ``ratio_with_kink_count``, the time per jrelu step
+    over the time per plain step (best of ``rounds`` interleaved rounds).
+
+    Args:
+      steps: training steps per timed call.
+      batch: the minibatch size.
+      widths: the architecture.
+      M: the number of training points.
+      rounds: interleaved timing rounds.
+      kink_steps: training steps of each run of the kink study.
+      kink_batch: its minibatch size.
+      kink_widths: its architecture.
+      kink_data: its number of training points.
+
+    Returns:
+      the suite's result dict (sizes, seconds per step, ratios, kink-study counts).
+    """
     import optax
 
     from .train import train
@@ -158,13 +246,14 @@ def bench_train(steps: int = 200, batch: int = 512, widths=(16, 256, 256, 256, 1
     state = opt.init(params)
     fns = {
         "plain": lambda: plain(params, state, key, xs, ys),
-        "no_kink": lambda: train(net, (xs, ys), opt, steps, batch, key,
-                                 count_kinks=False)[1].loss,
-        "kink": lambda: train(net, (xs, ys), opt, steps, batch, key)[1].loss,
+        "no_kink": lambda: train(net, (xs, ys), optimizer=opt, steps=steps, batch_size=batch,
+                                 key=key, count_kinks=False)[1].loss,
+        "kink": lambda: train(net, (xs, ys), optimizer=opt, steps=steps, batch_size=batch,
+                              key=key)[1].loss,
     }
     # interleaved rounds, best of each: fair under a fluctuating machine load
     best = {name: float("inf") for name in fns}
-    for _ in range(5):
+    for _ in range(rounds):
         for name, fn in fns.items():
             best[name] = min(best[name], time_call(fn, repeats=2))
     t_plain, t_nokink, t_kink = (best[n] / steps for n in ("plain", "no_kink", "kink"))
@@ -179,20 +268,36 @@ def bench_train(steps: int = 200, batch: int = 512, widths=(16, 256, 256, 256, 1
         "target_no_kink_count": "<= 1.05",
         "target_with_kink_count": "<= 1.25",
     }
-    result.update(_kink_study())
+    result.update(_kink_study(steps=kink_steps, batch=kink_batch, widths=kink_widths,
+                              num_data=kink_data))
     return result
 
 
-def bench_sweep(num_points: int = 2**18, chunk_size: int = 8192,
-                widths=(100, 256, 256, 256, 1), repeats: int = 3) -> dict:
+def bench_sweep(*, num_points: int = 2**18, chunk_size: int = 8192,
+                widths=(100, 256, 256, 256, 1), repeats: int = 3,
+                peak_sizes=_PEAK_SIZES) -> dict:
     r"""``jrelu.error_sweep`` (values and gradients, float32) vs bare ``jrelu.derivative``.
 
     Target :math:`f(x)=\|x\|^2+2Td` (T = 1, the heat equation's solution at the origin
     time), :math:`\nabla f=2x`, Gaussian points. The sweep's rate includes sampling, the
     target, the error norms and all host-side statistics; the baseline is
     ``jit(derivative)`` on a pre-drawn chunk of the same points.
+
+    Ratios: ``ratio_to_derivative`` (points per second of the sweep over those of
+    ``derivative``) and the roofline fractions.
+
+    Args:
+      num_points: the points of the timed sweep.
+      chunk_size: the sweep's chunk size (and the baseline's batch).
+      widths: the architecture.
+      repeats: timed sweeps (the best counts).
+      peak_sizes: the matrix sizes of :func:`peak_flops`.
+
+    Returns:
+      the suite's result dict (sizes, seconds, points per second, ratios, sup errors).
     """
-    from .errors import Gaussian, error_sweep
+    from .samplers import Gaussian
+    from .sweep import error_sweep
 
     d, T = widths[0], 1.0
     net = init(jax.random.key(0), widths, dtype=jnp.float32)
@@ -206,8 +311,8 @@ def bench_sweep(num_points: int = 2**18, chunk_size: int = 8192,
         return 2.0 * x
 
     def sweep(n):
-        return error_sweep(net, target, sampler, n, key, kappa=2.0, chunk_size=chunk_size,
-                           target_grad=target_grad, progress=False)
+        return error_sweep(net, target, sampler, num_points=n, key=key, kappa=2.0,
+                           chunk_size=chunk_size, target_grad=target_grad, progress=False)
 
     sweep(chunk_size)  # compile (the chunk function is cached across calls)
     best = float("inf")
@@ -215,11 +320,11 @@ def bench_sweep(num_points: int = 2**18, chunk_size: int = 8192,
         t0 = time.perf_counter()
         report = sweep(num_points)
         best = min(best, time.perf_counter() - t0)
-    x = sampler(key, chunk_size, jnp.float32)
+    x = sampler(key, chunk_size, dtype=jnp.float32)
     t_der = time_call(jax.jit(derivative, static_argnames="activation"), net, x)
     sweep_pps, der_pps = num_points / best, chunk_size / t_der
-    peak = peak_flops()
-    flops_pp = derivative_flops(widths, 1) + 2 * widths[-2] * widths[-1]  # + value layer
+    peak = peak_flops(sizes=peak_sizes)
+    flops_pp = derivative_flops(widths, batch=1) + 2 * widths[-2] * widths[-1]  # + value
     return {
         "suite": "sweep",
         "widths": list(widths), "num_points": num_points, "chunk_size": chunk_size,
@@ -232,13 +337,13 @@ def bench_sweep(num_points: int = 2**18, chunk_size: int = 8192,
         "flops_per_point": flops_pp,
         "peak_flops_per_s": peak,
         "roofline_fraction": flops_pp * sweep_pps / peak,
-        "derivative_roofline_fraction": derivative_flops(widths, 1) * der_pps / peak,
+        "derivative_roofline_fraction": derivative_flops(widths, batch=1) * der_pps / peak,
         "sup_value_error": report.sup_value_error,
         "sup_derivative_error": report.sup_derivative_error,
     }
 
 
-def _time_interleaved(calls, repeats: int = 25) -> list[float]:
+def _time_interleaved(calls, *, repeats: int = 25) -> list[float]:
     """Best wall times of several ``(fn, args)`` calls, measured in alternation."""
     for fn, args in calls:
         jax.block_until_ready(fn(*args))
@@ -251,10 +356,23 @@ def _time_interleaved(calls, repeats: int = 25) -> list[float]:
     return best
 
 
-def bench_kinks(batch: int = 4096, lex_batch: int = 256,
-                widths=(100, 256, 256, 256, 1)) -> dict:
+def bench_kinks(*, batch: int = 4096, lex_batch: int = 256,
+                widths=(100, 256, 256, 256, 1), repeats: int = 25) -> dict:
     """``kink_report`` vs one forward pass (target ≤ 1.2×) on a training-sized batch, and
-    ``lexicographic_jacobian`` vs N_0 + 1 forward passes (and vs ``derivative``), float32."""
+    ``lexicographic_jacobian`` vs N_0 + 1 forward passes (and vs ``derivative``), float32.
+
+    Ratios: ``kink_report_over_forward``, ``lex_over_n0_plus_1_forwards`` and
+    ``lex_no_kink_over_derivative`` (times, jrelu over baseline).
+
+    Args:
+      batch: the batch of the kink report and the forward pass.
+      lex_batch: the batch of the lexicographic Jacobian.
+      widths: the architecture.
+      repeats: interleaved timing rounds of the kink report and the forward pass.
+
+    Returns:
+      the suite's result dict (sizes, seconds, ratios).
+    """
     from .derivative import kink_report, lexicographic_jacobian
 
     net = init(jax.random.key(0), widths, dtype=jnp.float32)
@@ -262,7 +380,8 @@ def bench_kinks(batch: int = 4096, lex_batch: int = 256,
     forward = jax.jit(realize, static_argnames="activation")
     report = jax.jit(kink_report, static_argnames="activation")
     # interleaved best-of-N, so that load from other processes hits both alike
-    t_fwd, t_rep = _time_interleaved([(forward, (net, x)), (report, (net, x))], repeats=25)
+    t_fwd, t_rep = _time_interleaved([(forward, (net, x)), (report, (net, x))],
+                                     repeats=repeats)
     xl = x[:lex_batch]
     # the same batch with one point on a kink: x = 0 and b_1 = 0 for neuron 1 of layer 1
     # (forces the tangent-carrying pass; without any kink the lexicographic Jacobian is D^N)
@@ -270,7 +389,7 @@ def bench_kinks(batch: int = 4096, lex_batch: int = 256,
     net_k = Network(((A1, b1.at[0].set(0.0)),) + net.layers[1:])
     xk = xl.at[0].set(0.0)
     x_rep = jnp.broadcast_to(xl, (widths[0] + 1,) + xl.shape)  # N_0 + 1 forward passes
-    lex = jax.jit(lexicographic_jacobian, static_argnames=("activation", "return_pattern"))
+    lex = jax.jit(lexicographic_jacobian, static_argnames="activation")
     der = jax.jit(derivative, static_argnames="activation")
     kinked = int(jnp.sum(report(net_k, xk).point_counts > 0))
     t_lex = time_call(lex, net_k, xk)
@@ -295,11 +414,21 @@ def bench_kinks(batch: int = 4096, lex_batch: int = 256,
     }
 
 
-SUITES: dict[str, Callable[[], dict]] = {
+SUITES: dict[str, Callable[..., dict]] = {
     "derivative": bench_derivative,
     "kinks": bench_kinks,
     "sweep": bench_sweep,
     "train": bench_train,
+}
+
+# Tiny sizes for ``--smoke``: every suite runs through in seconds; the numbers mean nothing.
+SMOKE: dict[str, dict] = {
+    "derivative": {"batch": 16, "widths": (4, 8, 8, 1), "peak_sizes": (16,)},
+    "kinks": {"batch": 16, "lex_batch": 4, "widths": (4, 8, 8, 1), "repeats": 2},
+    "sweep": {"num_points": 64, "chunk_size": 32, "widths": (4, 8, 8, 1), "repeats": 1,
+              "peak_sizes": (16,)},
+    "train": {"steps": 4, "batch": 8, "widths": (4, 8, 8, 1), "M": 64, "rounds": 1,
+              "kink_steps": 2, "kink_batch": 8, "kink_widths": (4, 8, 1), "kink_data": 32},
 }
 
 
@@ -314,26 +443,60 @@ def _print(result: dict) -> None:
             print(f"  {key:32s} {value}")
 
 
-def run(suites: list[str] | None = None) -> list[dict]:
-    """Run the named suites (all if ``None``), print and return their results."""
-    names = list(SUITES) if not suites else suites
+def run(suites: list[str] | None = None, *, smoke: bool = False) -> list[dict]:
+    r"""Run the named suites (all if ``None``), print and return their results.
+
+    Args:
+      suites: names from :data:`SUITES`, or None (or empty) for all.
+      smoke: run each suite at the tiny sizes of :data:`SMOKE` instead of its defaults.
+
+    Returns:
+      one dict per suite: its sizes, timings (seconds) and ratios such as
+      :math:`t_{\mathrm{baseline}}/t_{\mathrm{jrelu}}`.
+
+    Raises:
+      ValueError: an unknown suite name.
+
+    Example:
+      >>> run(["nope"])
+      Traceback (most recent call last):
+        ...
+      ValueError: suites has unknown benchmark suite(s) ['nope']; available: [...]
+    """
+    names = list(SUITES) if not suites else list(suites)
     unknown = [s for s in names if s not in SUITES]
     if unknown:
-        raise ValueError(f"unknown benchmark suite(s) {unknown}; available: {sorted(SUITES)}")
+        raise ValueError(f"suites has unknown benchmark suite(s) {unknown}; available: "
+                         f"{sorted(SUITES)}")
     results = []
     for name in names:
-        result = SUITES[name]()
+        result = SUITES[name](**(SMOKE[name] if smoke else {}))
         _print(result)
         results.append(result)
     return results
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    r"""The command ``jrelu bench [--smoke] [SUITE ...]``: run suites, print their results.
+
+    Args:
+      argv: the command-line arguments (``sys.argv[1:]`` if None).
+
+    Returns:
+      the exit code: 0, or 2 for an unknown suite.
+
+    Example:
+      >>> main(["--smoke", "nope"])
+      jrelu bench: error: suites has unknown benchmark suite(s) ['nope']; available: [...]
+      2
+    """
     parser = argparse.ArgumentParser(prog="jrelu bench", description=__doc__.splitlines()[0])
     parser.add_argument("suites", nargs="*", help=f"suites to run (default: all of {list(SUITES)})")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes: check that the suites run (the numbers mean nothing)")
     args = parser.parse_args(argv)
     try:
-        run(args.suites)
+        run(args.suites, smoke=args.smoke)
     except ValueError as e:
         print(f"jrelu bench: error: {e}")
         return 2

@@ -6,15 +6,16 @@ computed in floating point with every rounding error accounted for.
 **Interval propagation.** For a box :math:`[\ell,h]\subset\mathbb R^{N_0}` write it in
 center/radius form :math:`[c\pm r]`. An affine map sends it into
 :math:`[A c+b\pm|A|r]`; the activation sends an interval :math:`[l,u]` to its image
-(the hull of :math:`\varrho(l),\varrho(u)` and :math:`\varrho` at the kinks inside, which
-is exact for the continuous piecewise-linear activations and for the monotone smooth
-ones). Layer by layer this encloses every pre-activation :math:`R_k\Phi(x)`,
-:math:`x\in[\ell,h]`, and the output :math:`R\Phi(x)` (:func:`realize_bounds`).
+(:meth:`jrelu.Activation.image`: the hull of :math:`\varrho(l),\varrho(u)` and
+:math:`\varrho` at the kinks inside, which is exact for continuous piecewise-linear
+activations and for monotone smooth ones). Layer by layer this encloses every
+pre-activation :math:`R_k\Phi(x)`, :math:`x\in[\ell,h]`, and the output
+:math:`R\Phi(x)` (:func:`realize_bounds`).
 
 **Interval** :math:`D^N`. On the pre-activation interval :math:`[l,u]` of a neuron,
-:math:`D\varrho(z)` for :math:`z\in[l,u]` lies in the hull of the values of
-:math:`D\varrho` on the pieces that meet :math:`[l,u]` and of the chosen kink value
-:math:`c=D\varrho(k)` at each kink :math:`k\in[l,u]` (for ReLU: :math:`\{1\}` if
+:math:`D\varrho(z)` for :math:`z\in[l,u]` lies in the hull of the slopes of the pieces
+that meet :math:`[l,u]` and of the chosen kink value :math:`c=D\varrho(k)` at each kink
+:math:`k\in[l,u]` (:meth:`jrelu.Activation.deriv_image`; for ReLU: :math:`\{1\}` if
 :math:`l>0`, :math:`\{0\}` if :math:`u<0`, otherwise the hull of :math:`\{0,c,1\}`
 restricted to what the interval meets). Multiplying interval diagonals and the point
 matrices :math:`A_k` in center/radius arithmetic encloses
@@ -25,17 +26,17 @@ matrices :math:`A_k` in center/radius arithmetic encloses
 :math:`[J]` enclose :math:`D^N\Phi` on a box :math:`B`. Then for all :math:`x,y\in B`,
 :math:`R\Phi(x)-R\Phi(y)=G\,(x-y)` for some :math:`G\in[J]`. Argument: if :math:`B`
 has interior, :math:`R\Phi` is Lipschitz and :math:`\nabla R\Phi=D^N\Phi` off a null
-set :math:`Z` (MATH.md §2 fact 1, for every kink value :math:`c`). For interior
-:math:`x,y` and almost every small shift :math:`w`, the segment from :math:`y+w` to
-:math:`x+w` stays in :math:`B` and meets :math:`Z` in a null set of its parameter
-(Fubini), so :math:`R\Phi(x+w)-R\Phi(y+w)=\int_0^1 D^N\Phi(\cdot)\,dt\,(x-y)`, and the
-averaged matrix lies in the closed convex :math:`[J]`; let :math:`w\to0` and use
-continuity and compactness of :math:`[J]`, then extend to the boundary. If some
-:math:`\ell_j=h_j`, fold the fixed coordinates into :math:`b_1`: the folded network has
-the same pre-activations and the columns of :math:`D^N\Phi` for the free coordinates,
-and the argument applies to it. Hence with :math:`M=\max(|J_{lo}|,|J_{hi}|)`,
-:math:`\|R\Phi(x)-R\Phi(y)\|_p\le\|M\|_p\|x-y\|_p` (:math:`\|G\|_p\le\||G|\|_p\le
-\|M\|_p` for :math:`p\in\{1,2,\infty\}`).
+set :math:`Z`, for every kink value :math:`c` (Berner, Elbrächter, Grohs, Jentzen
+2019). For interior :math:`x,y` and almost every small shift :math:`w`, the segment
+from :math:`y+w` to :math:`x+w` stays in :math:`B` and meets :math:`Z` in a null set
+of its parameter (Fubini), so :math:`R\Phi(x+w)-R\Phi(y+w)=\int_0^1
+D^N\Phi(\cdot)\,dt\,(x-y)`, and the averaged matrix lies in the closed convex
+:math:`[J]`; let :math:`w\to0` and use continuity and compactness of :math:`[J]`, then
+extend to the boundary. If some :math:`\ell_j=h_j`, fold the fixed coordinates into
+:math:`b_1`: the folded network has the same pre-activations and the columns of
+:math:`D^N\Phi` for the free coordinates, and the argument applies to it. Hence with
+:math:`M=\max(|J_{lo}|,|J_{hi}|)`, :math:`\|R\Phi(x)-R\Phi(y)\|_p\le\|M\|_p\|x-y\|_p`
+(:math:`\|G\|_p\le\||G|\|_p\le\|M\|_p` for :math:`p\in\{1,2,\infty\}`).
 
 **Floating-point model and rounding slack.** The guarantees are about the exact
 real-arithmetic realization :math:`R\Phi` of the network *with its stored
@@ -45,23 +46,53 @@ computations run in the network's dtype (float32 or float64, unit roundoff
 ``Precision.HIGHEST`` and with subnormals possibly flushed to zero (XLA on CPU does
 flush them). For an inner product of length n plus a bias, summed in any order with or
 without FMA, :math:`|\mathrm{fl}(Ax+b)-(Ax+b)|\le\gamma_{n+1}(|A||x|+|b|)+\alpha`,
-:math:`\gamma_n=nu/(1-nu)`, where :math:`\alpha` is an underflow term of size
+
+.. math::
+    \gamma_n=\frac{nu}{1-nu},
+
+where :math:`\alpha` is an underflow term of size
 :math:`(4n+8)\,\mathrm{tiny}\,(1+\max|x|+\max|A|)` (tiny = smallest normal number).
 Each affine layer therefore adds :math:`\gamma_{2n+4}(|A||c|+|b|)+\alpha` (the constant
 doubled for safety) to the radius, and the radius computation itself is rounded upward
 (a computed sum of nonnegative terms is at least :math:`(1-\gamma_n)` times the exact
 one). Short elementwise expressions are rounded outward by
-:math:`x\mapsto x\pm((2k+2)u|x|+(2k+2)\mathrm{tiny})` for k operations. The smooth
-activations (softplus, tanh, sigmoid) are transcendental and XLA does not promise
-their accuracy; they are assumed accurate to :data:`TRANSCENDENTAL_ULPS` units in the
-last place (tested against 50-digit references), and their values are widened by that
-much. Point inputs (boxes with :math:`\ell=h`) give enclosures whose radius is pure
-rounding slack; :func:`certified_sup_error` reports it as ``rounding_slack``.
+:math:`x\mapsto x\pm((2k+2)u|x|+(2k+2)\mathrm{tiny})` for k operations.
 
-References: interval arithmetic and rounding-error bounds as in N. J. Higham,
-*Accuracy and Stability of Numerical Algorithms* (2002), §3.1–3.5, and S. M. Rump,
-*Verification methods*, Acta Numerica 19 (2010); Clarke/Lebourg mean-value arguments as
-in F. H. Clarke, *Optimization and Nonsmooth Analysis* (1983), §2.3–2.6.
+The activation enters through its data (:class:`jrelu.Activation`): ``kinks``,
+``slopes``, ``deriv_at_kink``, ``lipschitz``, ``value_ulps``, :meth:`~jrelu.Activation.image`
+and :meth:`~jrelu.Activation.deriv_image`, so any subclass that provides them works
+here. With :math:`K` = ``value_ulps``:
+
+* :math:`K=0`: the values of :math:`\varrho` are computed exactly (ReLU, abs, hard tanh)
+  and the image is used as is.
+* piecewise linear (``slopes`` given) with :math:`K>0`: :math:`\varrho` at the kinks is
+  exact; on a piece through the origin, :math:`\varrho(z)=sz` is computed from the slope
+  (exactly for :math:`s\in\{0,1,-1\}`, otherwise with :math:`s` rounded outward and
+  one rounding, as for leaky ReLU); on any other piece the computed :math:`\varrho(z)`
+  is the result of :math:`K` roundings and is widened by the rule above with
+  :math:`k=K`. Slopes and kink values of :math:`D\varrho` that are not representable in
+  the dtype are rounded outward.
+* smooth (``slopes`` is None): the computed :math:`\varrho(z)` is assumed within
+  :math:`Ku\sup|\varrho|` of the exact value if :math:`\varrho` is bounded, within
+  :math:`Ku|\varrho(z)|+K\,\mathrm{tiny}` otherwise, and the computed
+  :math:`D\varrho(z)` within :math:`K'u\,\mathrm{Lip}(\varrho)` with :math:`K'` =
+  ``deriv_ulps`` (default :math:`4K`). The enclosures are widened by that much and then
+  clipped to the ranges ``image(-inf, inf)`` and ``deriv_image(-inf, inf)``, whose ends
+  are taken as exact (they are the limits 0, ±1, ±∞ for the built-in activations). XLA
+  does not promise the accuracy of ``tanh``, ``logaddexp`` and ``sigmoid``; the built-in
+  :math:`K=64` is tested against 50-digit references.
+
+Point inputs (boxes with :math:`\ell=h`) give enclosures whose radius is pure rounding
+slack; :func:`certified_sup_error` reports it as ``rounding_slack``.
+
+References:
+  Interval arithmetic and rounding-error bounds (:math:`\gamma_n`) as in N. J. Higham,
+  *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM (2002), §3.1–3.5, and
+  S. M. Rump, *Verification methods: rigorous results using floating-point arithmetic*,
+  Acta Numerica 19 (2010); Clarke/Lebourg mean-value arguments as in F. H. Clarke,
+  *Optimization and Nonsmooth Analysis* (1983), §2.3–2.6; the network derivative
+  :math:`D^N`: Berner, Elbrächter, Grohs, Jentzen (2019),
+  `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
 """
 
 from __future__ import annotations
@@ -73,16 +104,19 @@ import itertools
 import math
 import time
 from collections.abc import Callable
+from fractions import Fraction
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
-from .activations import Abs, Activation, HardTanh, LeakyReLU, ReLU, Softplus, Tanh, relu
+from . import _checks
+from .activations import Activation, relu
 from .network import Network
 
 __all__ = [
-    "TRANSCENDENTAL_ULPS",
     "CertifiedBound",
     "realize_bounds",
     "derivative_bounds",
@@ -90,12 +124,6 @@ __all__ = [
     "certified_sup_error",
 ]
 
-#: Assumed accuracy, in units of the unit roundoff u, of XLA's tanh, sigmoid and
-#: logaddexp (softplus); the values of smooth activations are widened by this much.
-TRANSCENDENTAL_ULPS = 64
-
-_PIECEWISE_LINEAR = (ReLU, LeakyReLU, Abs, HardTanh)
-_SMOOTH_MONOTONE = (Softplus, Tanh)
 _MAX_CERTIFIED_DIM = 4
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -184,33 +212,15 @@ def _clean(lo, hi):
     return jnp.where(bad, -jnp.inf, lo), jnp.where(bad, jnp.inf, hi)
 
 
-# -- activations on intervals ----------------------------------------------------------------
-
-
-def _check_activation(act) -> Activation:
-    if type(act) not in _PIECEWISE_LINEAR + _SMOOTH_MONOTONE:
-        names = ", ".join(c.__name__ for c in _PIECEWISE_LINEAR + _SMOOTH_MONOTONE)
-        raise ValueError(f"certified bounds support the activations {names}; got "
-                         f"{act!r} (interval images of other activations are not implemented)")
-    return act
-
-
-def _activation_lipschitz(act: Activation) -> float:
-    r""":math:`\sup|\varrho'|` off the kinks, a Lipschitz constant of :math:`\varrho`."""
-    if isinstance(act, LeakyReLU):
-        return max(1.0, abs(act.negative_slope))
-    return 1.0
-
-
-def _pieces(act: Activation):
-    """Sorted kinks, the derivative on each open piece between them, and the kink values."""
-    if isinstance(act, ReLU):
-        return [0.0], [0.0, 1.0], [act.kink]
-    if isinstance(act, LeakyReLU):
-        return [0.0], [act.negative_slope, 1.0], [act.kink]
-    if isinstance(act, Abs):
-        return [0.0], [-1.0, 1.0], [act.kink]
-    return [-1.0, 1.0], [0.0, 1.0, 0.0], [act.kink, act.kink]  # HardTanh
+def _outward_cast(x, dtype, down: bool):
+    """Cast concrete ``x`` to ``dtype``, rounding toward -inf (down) or +inf, so boxes grow."""
+    x64 = np.asarray(x, np.float64) if np.asarray(x).dtype != np.float64 else np.asarray(x)
+    y = x64.astype(dtype)
+    if down:
+        y = np.where(y.astype(np.float64) > x64, np.nextafter(y, -np.inf, dtype=dtype), y)
+    else:
+        y = np.where(y.astype(np.float64) < x64, np.nextafter(y, np.inf, dtype=dtype), y)
+    return y.astype(dtype)
 
 
 def _scalar_hull(v: float, fp: _Fp):
@@ -219,67 +229,175 @@ def _scalar_hull(v: float, fp: _Fp):
             float(_outward_cast(np.float64(v), fp.dtype, down=False)))
 
 
+# -- activations on intervals: the rounding accounting around Activation.image/deriv_image ----
+
+
+def _interval_activation(act) -> Activation:
+    """``act`` if it carries the data certified bounds need, else TypeError/ValueError."""
+    _checks.activation("activation", act)
+    name = type(act).__name__
+    try:
+        hash(act)
+    except TypeError:
+        raise TypeError(f"activation must be hashable (a frozen dataclass) to be a static "
+                        f"argument of jax.jit, got an unhashable {name}") from None
+    kinks = act.kinks
+    if not isinstance(kinks, tuple) or any(not isinstance(k, (int, float)) or
+                                           isinstance(k, bool) or not math.isfinite(k)
+                                           for k in kinks) or list(kinks) != sorted(kinks):
+        raise ValueError(f"activation {name}.kinks must be a sorted tuple of finite floats, "
+                         f"got {kinks!r}")
+    K = getattr(act, "value_ulps", None)
+    if isinstance(K, bool) or not isinstance(K, int) or K < 0:
+        raise ValueError(f"activation {name}.value_ulps must be an integer >= 0 (the accuracy "
+                         f"of its floating-point evaluation), got {K!r}")
+    slopes = act.slopes
+    if slopes is not None:
+        if len(slopes) != len(kinks) + 1 or not all(math.isfinite(s) for s in slopes):
+            raise ValueError(f"activation {name}.slopes must hold len(kinks) + 1 = "
+                             f"{len(kinks) + 1} finite slopes, got {slopes!r}")
+        return act
+    missing = [m for m in ("image", "deriv_image")
+               if getattr(type(act), m) is getattr(Activation, m)]
+    try:
+        lip = act.lipschitz
+    except NotImplementedError:
+        missing.append("lipschitz")
+    else:
+        if not (isinstance(lip, (int, float)) and math.isfinite(lip) and lip >= 0):
+            raise ValueError(f"activation {name}.lipschitz must be a finite number >= 0, "
+                             f"got {lip!r}")
+    if missing:
+        raise ValueError(f"certified bounds need the interval data of the activation: {name} "
+                         f"is not piecewise linear (slopes is None) and does not provide "
+                         f"{', '.join(missing)}; set slopes, or override image, deriv_image "
+                         f"and lipschitz")
+    d = getattr(act, "deriv_ulps", None)
+    if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 0):
+        raise ValueError(f"activation {name}.deriv_ulps must be an integer >= 0, got {d!r}")
+    return act
+
+
+def _ranges(act: Activation, fp: _Fp):
+    """``image(-inf, inf)`` and ``deriv_image(-inf, inf)`` as Python floats (NaN: no bound)."""
+    out = []
+    with jax.ensure_compile_time_eval():
+        lo, hi = jnp.asarray(-jnp.inf, fp.dtype), jnp.asarray(jnp.inf, fp.dtype)
+        for f in (act.image, act.deriv_image):
+            a, b = (float(v) for v in f(lo, hi))
+            out.append((-math.inf if math.isnan(a) else a, math.inf if math.isnan(b) else b))
+    return out
+
+
+def _clip(lo, hi, rng):
+    if rng[0] > -math.inf:
+        lo = jnp.maximum(lo, rng[0])
+    if rng[1] < math.inf:
+        hi = jnp.minimum(hi, rng[1])
+    return lo, hi
+
+
+def _piece_rules(act: Activation, fp: _Fp):
+    """How each piece of a piecewise-linear activation is evaluated, and rho at the kinks.
+
+    A piece through the origin (rho = s z there, from ``slopes`` and the exact kink values)
+    is ``("exact", s)`` for s in {0, 1, -1} and ``("linear", s)`` otherwise (s z is
+    enclosed with s rounded outward and one rounding); any other piece is None (the
+    activation's own evaluation, widened by ``value_ulps``).
+    """
+    kinks, slopes = act.kinks, act.slopes
+    with jax.ensure_compile_time_eval():
+        rk = [float(act.value(jnp.asarray(k, fp.dtype))) for k in kinks]
+    rules = []
+    for i, s in enumerate(slopes):
+        through_origin = any(Fraction(rk[j]) == Fraction(s) * Fraction(kinks[j])
+                             for j in (i - 1, i) if 0 <= j < len(kinks))
+        if not through_origin:
+            rules.append(None)
+        else:
+            rules.append(("exact" if s in (0.0, 1.0, -1.0) else "linear", s))
+    return rules, rk
+
+
 def _image(act: Activation, l, u, fp: _Fp):
-    r"""Enclosure of :math:`\varrho([l,u])`."""
-    K = TRANSCENDENTAL_ULPS
-    if isinstance(act, Softplus):
-        vl, vu = act.value(l), act.value(u)
-        lo = jnp.maximum(vl - (jnp.abs(vl) * (K * fp.u) + K * fp.tiny), 0.0)
-        hi = vu + (jnp.abs(vu) * (K * fp.u) + K * fp.tiny)
-        return lo, hi
-    if isinstance(act, Tanh):
-        lo = jnp.maximum(act.value(l) - K * fp.u, -1.0)
-        hi = jnp.minimum(act.value(u) + K * fp.u, 1.0)
-        return lo, hi
-    if isinstance(act, LeakyReLU):  # alpha * z: alpha enclosed in the dtype, one rounding
-        a_lo, a_hi = _scalar_hull(act.negative_slope, fp)
+    r"""Enclosure of :math:`\varrho([l,u])` in exact arithmetic, rounding included."""
+    K = act.value_ulps
+    if K == 0:
+        return act.image(l, u)
+    if act.slopes is None:
+        rng = _ranges(act, fp)[0]
+        lo, hi = act.image(l, u)
+        if math.isfinite(rng[0]) and math.isfinite(rng[1]):  # absolute, in units of sup|rho|
+            e = K * fp.u * max(abs(rng[0]), abs(rng[1]))
+            lo, hi = lo - e, hi + e
+        else:  # relative
+            lo = lo - (jnp.abs(lo) * (K * fp.u) + K * fp.tiny)
+            hi = hi + (jnp.abs(hi) * (K * fp.u) + K * fp.tiny)
+        return _clip(lo, hi, rng)
+    # piecewise linear with rounding: enclose rho at each end point, piece by piece
+    rules, rk = _piece_rules(act, fp)
+    kinks = act.kinks
 
-        def val(z):
-            p1, p2 = a_lo * z, a_hi * z
-            neg = z < 0
-            return (jnp.where(neg, _down(jnp.minimum(p1, p2), fp), z),
-                    jnp.where(neg, _up(jnp.maximum(p1, p2), fp), z))
+    def val(z):
+        if any(r is None for r in rules):
+            v = act.value(z)
+            vlo, vhi = _down(v, fp, K), _up(v, fp, K)
+        else:
+            vlo = vhi = z
+        for i, rule in enumerate(rules):
+            if rule is None:
+                continue
+            on = jnp.ones(jnp.shape(z), bool)  # the open piece i, its infinite end included
+            if i > 0:
+                on = on & (z > kinks[i - 1])
+            if i < len(kinks):
+                on = on & (z < kinks[i])
+            kind, s = rule
+            if kind == "exact":
+                e = jnp.zeros_like(z) if s == 0.0 else (z if s == 1.0 else -z)
+                vlo, vhi = jnp.where(on, e, vlo), jnp.where(on, e, vhi)
+            else:
+                s_lo, s_hi = _scalar_hull(s, fp)
+                p1, p2 = s_lo * z, s_hi * z
+                vlo = jnp.where(on, _down(jnp.minimum(p1, p2), fp), vlo)
+                vhi = jnp.where(on, _up(jnp.maximum(p1, p2), fp), vhi)
+        for k, r in zip(kinks, rk):  # rho at the kinks is exact
+            vlo, vhi = jnp.where(z == k, r, vlo), jnp.where(z == k, r, vhi)
+        return vlo, vhi
 
-        (ll, lh), (ul, uh) = val(l), val(u)
-        lo, hi = jnp.minimum(ll, ul), jnp.maximum(lh, uh)
-    else:  # ReLU, Abs, HardTanh: values are exact
-        vl, vu = act.value(l), act.value(u)
-        lo, hi = jnp.minimum(vl, vu), jnp.maximum(vl, vu)
-    for k in act.kinks:  # all four satisfy rho(k) = k at their kinks (0, or ±1 for HardTanh)
+    (ll, lh), (ul, uh) = val(l), val(u)
+    lo, hi = jnp.minimum(ll, ul), jnp.maximum(lh, uh)
+    for k, r in zip(kinks, rk):
         inside = (l <= k) & (k <= u)
-        lo = jnp.where(inside, jnp.minimum(lo, k), lo)
-        hi = jnp.where(inside, jnp.maximum(hi, k), hi)
+        lo = jnp.where(inside, jnp.minimum(lo, r), lo)
+        hi = jnp.where(inside, jnp.maximum(hi, r), hi)
     return lo, hi
 
 
 def _deriv_interval(act: Activation, l, u, fp: _Fp):
-    r"""Enclosure of :math:`\{D\varrho(z): z\in[l,u]\}`, kink values included."""
-    K = TRANSCENDENTAL_ULPS
-    if isinstance(act, Softplus):  # D = sigmoid, increasing, in [0, 1]
-        return (jnp.maximum(jax.nn.sigmoid(l) - 2 * K * fp.u, 0.0),
-                jnp.minimum(jax.nn.sigmoid(u) + 2 * K * fp.u, 1.0))
-    if isinstance(act, Tanh):  # D = 1 - tanh^2, even, maximal at 0, in [0, 1]
-        zstar = jnp.clip(jnp.zeros_like(l), l, u)
-        hi = jnp.minimum(act.deriv(zstar) + 4 * K * fp.u, 1.0)
-        lo = jnp.maximum(jnp.minimum(act.deriv(l), act.deriv(u)) - 4 * K * fp.u, 0.0)
-        return lo, hi
-    ks, piece_vals, kink_vals = _pieces(act)
-    bounds = [-math.inf] + ks + [math.inf]
-    lo = jnp.full(jnp.shape(l), jnp.inf, l.dtype)
-    hi = jnp.full(jnp.shape(l), -jnp.inf, l.dtype)
-    for i, v in enumerate(piece_vals):  # open piece (bounds[i], bounds[i+1]) meets [l, u]
-        meets = (l < bounds[i + 1]) & (u > bounds[i])
-        v_lo, v_hi = _scalar_hull(v, fp)
-        lo = jnp.where(meets, jnp.minimum(lo, v_lo), lo)
-        hi = jnp.where(meets, jnp.maximum(hi, v_hi), hi)
-    for k, c in zip(ks, kink_vals):  # the chosen value c = Drho(k) where the kink is inside
-        inside = (l <= k) & (k <= u)
-        c_lo, c_hi = _scalar_hull(c, fp)
-        lo = jnp.where(inside, jnp.minimum(lo, c_lo), lo)
-        hi = jnp.where(inside, jnp.maximum(hi, c_hi), hi)
-    allv = [w for v in piece_vals + kink_vals for w in _scalar_hull(v, fp)]
-    empty = ~(lo <= hi)  # NaN bounds from overflow: fall back to every value
-    return jnp.where(empty, min(allv), lo), jnp.where(empty, max(allv), hi)
+    r"""Enclosure of :math:`\{D\varrho(z): z\in[l,u]\}`, kink values included, rounding too."""
+    lo, hi = act.deriv_image(l, u)
+    if act.slopes is None:
+        K = getattr(act, "deriv_ulps", None)
+        K = 4 * act.value_ulps if K is None else K
+        e = K * fp.u * act.lipschitz
+        return _clip(lo - e, hi + e, _ranges(act, fp)[1])
+    # piecewise linear: deriv_image rounds each slope / kink value v to nearest; move every
+    # such value that is not exact in the dtype outward, to its neighbour below / above
+    values = list(act.slopes)
+    c = getattr(act, "deriv_at_kink", None)
+    if c is not None and act.kinks:
+        values.append(float(c))
+    groups: dict[float, list[float]] = {}
+    for v in values:
+        dn, upv = _scalar_hull(v, fp)
+        g = groups.setdefault(float(np.asarray(v, fp.dtype)), [dn, upv])
+        g[0], g[1] = min(g[0], dn), max(g[1], upv)
+    moves = [(lo == f, dn, hi == f, upv) for f, (dn, upv) in groups.items()
+             if dn != f or upv != f]
+    for at_lo, dn, at_hi, upv in moves:
+        lo, hi = jnp.where(at_lo, dn, lo), jnp.where(at_hi, upv, hi)
+    return lo, hi
 
 
 # -- interval forward pass and interval D^N ----------------------------------------------------
@@ -334,9 +452,10 @@ def _opnorm_up(M, p, fp: _Fp):
 def _norm_key(norm) -> str:
     if isinstance(norm, str) and norm.lower() in ("inf", "1", "2"):
         return norm.lower()
-    if norm in (1, 2):
+    if not isinstance(norm, bool) and norm in (1, 2):
         return str(int(norm))
-    if isinstance(norm, (int, float)) and math.isinf(norm) and norm > 0:
+    if isinstance(norm, (int, float)) and not isinstance(norm, bool) and math.isinf(norm) \
+            and norm > 0:
         return "inf"
     raise ValueError(f"norm must be 1, 2 or inf (the same p-norm on inputs and outputs), "
                      f"got {norm!r}")
@@ -345,39 +464,28 @@ def _norm_key(norm) -> str:
 # -- input checks ------------------------------------------------------------------------------
 
 
-def _is_concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
-def _outward_cast(x, dtype, down: bool):
-    """Cast concrete ``x`` to ``dtype``, rounding toward -inf (down) or +inf, so boxes grow."""
-    x64 = np.asarray(x, np.float64) if np.asarray(x).dtype != np.float64 else np.asarray(x)
-    y = x64.astype(dtype)
-    if down:
-        y = np.where(y.astype(np.float64) > x64, np.nextafter(y, -np.inf, dtype=dtype), y)
-    else:
-        y = np.where(y.astype(np.float64) < x64, np.nextafter(y, np.inf, dtype=dtype), y)
-    return y.astype(dtype)
-
-
 def _check_box(net: Network, box, fp: _Fp, batch: bool = True):
     """Validate ``box = (lo, hi)`` and return it in the network dtype (outward rounded)."""
+    n0 = net.input_dim
+    want = f"({n0},)" + (f" or (..., {n0})" if batch else "")
+    if isinstance(box, (str, bytes, dict)):
+        raise TypeError(f"box must be a pair (lo, hi) of arrays of shape {want}, got "
+                        f"{type(box).__name__}")
     try:
         lo, hi = box
-    except (TypeError, ValueError):
-        raise ValueError("box must be a pair (lo, hi) of arrays of shape "
-                         f"({net.input_dim},){' or (..., N_0)' if batch else ''}") from None
-    concrete = _is_concrete(lo) and _is_concrete(hi)
+    except TypeError:
+        raise TypeError(f"box must be a pair (lo, hi) of arrays of shape {want}, got "
+                        f"{type(box).__name__}") from None
+    except ValueError:
+        raise ValueError(f"box must be a pair (lo, hi) of arrays of shape {want}") from None
+    concrete = _checks.is_concrete(lo) and _checks.is_concrete(hi)
     if concrete:
         lo_np, hi_np = np.asarray(lo), np.asarray(hi)
         shapes = (lo_np.shape, hi_np.shape)
     else:
         shapes = (jnp.shape(lo), jnp.shape(hi))
-    n0 = net.input_dim
     for name, s in zip(("lo", "hi"), shapes):
-        ok = len(s) >= 1 and s[-1] == n0 and (batch or len(s) == 1)
-        if not ok:
-            want = f"({n0},)" + (f" or (..., {n0})" if batch else "")
+        if not (len(s) >= 1 and s[-1] == n0 and (batch or len(s) == 1)):
             raise ValueError(f"box {name} must have shape {want} for a network with "
                              f"N_0 = {n0}, got shape {s}")
     if shapes[0] != shapes[1]:
@@ -386,12 +494,10 @@ def _check_box(net: Network, box, fp: _Fp, batch: bool = True):
     if not concrete:
         return jnp.asarray(lo, fp.dtype), jnp.asarray(hi, fp.dtype)
     for name, arr in (("lo", lo_np), ("hi", hi_np)):
-        if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-            raise ValueError(f"box {name} must be real, got dtype {arr.dtype}")
-        bad = np.argwhere(~np.isfinite(arr.astype(np.float64)))
-        if bad.size:
-            idx = tuple(int(i) for i in bad[0])
-            raise ValueError(f"box {name} has a non-finite entry {arr[idx]} at index {idx}")
+        if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number) \
+                or np.iscomplexobj(arr):
+            raise TypeError(f"box {name} must be a real array, got dtype {arr.dtype}")
+        _checks.finite_array(f"box {name}", arr)
     bad = np.argwhere(lo_np.astype(np.float64) > hi_np.astype(np.float64))
     if bad.size:
         idx = tuple(int(i) for i in bad[0])
@@ -402,71 +508,130 @@ def _check_box(net: Network, box, fp: _Fp, batch: bool = True):
     return jnp.asarray(lo_c), jnp.asarray(hi_c)
 
 
-def _check_net(net) -> _Fp:
-    if not isinstance(net, Network):
-        raise TypeError(f"expected a jrelu.Network, got {type(net).__name__}")
-    return _fp(net.dtype)
-
-
 # -- public: enclosures and Lipschitz bounds ---------------------------------------------------
 
 
-def realize_bounds(net: Network, box, activation: Activation = relu):
-    r"""Guaranteed enclosure of :math:`\{R\Phi(x): x\in[\ell,h]\}`.
+def realize_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
+                   activation: Activation = relu) -> tuple[jax.Array, jax.Array]:
+    r"""Guaranteed enclosure of the values :math:`\{R\Phi(x): x\in[\ell,h]\}` on a box.
 
-    Interval propagation in center/radius form, :math:`c'=Ac+b`, :math:`r'=|A|r`, then the
-    activation's image, layer by layer, with rounding accounted for (module docstring).
+    Interval propagation in center/radius form, layer by layer,
+
+    .. math::
+        [c\pm r]\ \mapsto\ [A_kc+b_k\pm|A_k|r]\ \mapsto\ \mathrm{hull}\,
+        \varrho([A_kc+b_k\pm|A_k|r]),
+
+    with every rounding error accounted for (module docstring), so that
+    ``out_lo <= RΦ(x) <= out_hi`` for every real x in the box, in exact arithmetic with
+    the stored weights.
 
     Args:
-      net: the network (float32 or float64).
+      net: the network, float32 or float64.
       box: ``(lo, hi)``, each of shape ``(N_0,)`` or a batch ``(..., N_0)`` of boxes;
-        ``lo <= hi``, finite. Concrete boxes are checked and cast to the network dtype
+        finite, ``lo <= hi``. Concrete boxes are checked and cast to the network dtype
         with outward rounding; traced boxes (inside ``jit``) are only shape-checked and
         must already be in the network dtype for the guarantee to hold.
-      activation: one of ReLU, LeakyReLU, Abs, HardTanh, Softplus, Tanh.
+      activation: a :class:`jrelu.Activation` with interval data (ReLU, LeakyReLU, Abs,
+        HardTanh, Softplus, Tanh, or a subclass providing ``slopes`` or ``image``,
+        ``deriv_image`` and ``lipschitz``).
 
     Returns:
-      ``(out_lo, out_hi)``, each of shape ``(..., N_L)``, with
-      ``out_lo <= RΦ(x) <= out_hi`` for every real x in the box (exact arithmetic).
+      ``(out_lo, out_hi)``, each of shape ``(..., N_L)``.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`jrelu.Network`, ``activation`` not an
+        :class:`jrelu.Activation`, or ``box`` not a pair of real arrays.
+      ValueError: for a dtype other than float32/float64, a box of the wrong shape, with a
+        non-finite entry or ``lo > hi``, or an activation without interval data.
+
+    Example:
+        >>> net = jrelu.Network([(jnp.array([[1.0], [-1.0]]), jnp.zeros(2)),
+        ...                      (jnp.array([[1.0, 1.0]]), jnp.zeros(1))])  # |x|
+        >>> lo, hi = jrelu.realize_bounds(net, (jnp.array([-1.0]), jnp.array([2.0])))
+        >>> bool(lo[0] <= 0.0), f"{float(hi[0]):.4f}"
+        (True, '3.0000')
+
+    References:
+      Interval arithmetic and :math:`\gamma_n`: N. J. Higham, *Accuracy and Stability of
+      Numerical Algorithms* (2002), §3.1–3.5; S. M. Rump, *Verification methods*, Acta
+      Numerica 19 (2010).
     """
-    fp = _check_net(net)
-    _check_activation(activation)
+    fp = _fp(_checks.network("net", net).dtype)
+    _interval_activation(activation)
     lo, hi = _check_box(net, box, fp)
     return _realize_bounds_jit(_weights(net, fp), lo, hi, activation)
 
 
-def derivative_bounds(net: Network, box, activation: Activation = relu):
+def derivative_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
+                      activation: Activation = relu) -> tuple[jax.Array, jax.Array]:
     r"""Guaranteed enclosure of :math:`\{D^N\Phi(x): x\in[\ell,h]\}` (interval :math:`D^N`).
 
     Stably active or inactive neurons (pre-activation interval inside one piece) fix
     their :math:`D\varrho` entry; an unstable neuron gets the hull of :math:`D\varrho` over
-    its pre-activation interval, including the chosen kink value :math:`c=D\varrho(0)`
-    when the kink lies in the interval (so for ``ReLU(kink=2)`` the hull is [0, 2]).
-    The interval matrix product
-    :math:`[J]=A_L[\mathrm{diag}(D_{L-1})]A_{L-1}\cdots[\mathrm{diag}(D_1)]A_1` is formed
-    from the input side in center/radius arithmetic with rounding accounted for.
+    its pre-activation interval (:meth:`jrelu.Activation.deriv_image`), including the
+    chosen kink value :math:`c=D\varrho(k)` when the kink lies in the interval (so for
+    ``ReLU(deriv_at_kink=2)`` the hull is [0, 2]). The interval matrix product
+
+    .. math::
+        [J]=A_L\,[\mathrm{diag}(D_{L-1})]\,A_{L-1}\cdots[\mathrm{diag}(D_1)]\,A_1
+        \ni D^N\Phi(x)
+
+    is formed from the input side in center/radius arithmetic with rounding accounted
+    for, so ``J_lo <= D^NΦ(x) <= J_hi`` entrywise for every real x in the box.
+
+    Args:
+      net: the network, float32 or float64.
+      box: ``(lo, hi)``, each of shape ``(N_0,)`` or ``(..., N_0)``, as in
+        :func:`realize_bounds`.
+      activation: a :class:`jrelu.Activation` with interval data, as in
+        :func:`realize_bounds`.
 
     Returns:
-      ``(J_lo, J_hi)`` of shape ``(..., N_L, N_0)`` with ``J_lo <= D^NΦ(x) <= J_hi``
-      entrywise for every real x in the box.
+      ``(J_lo, J_hi)``, each of shape ``(..., N_L, N_0)``.
+
+    Raises:
+      TypeError: as in :func:`realize_bounds`.
+      ValueError: as in :func:`realize_bounds`.
+
+    Example:
+        >>> net = jrelu.Network([(jnp.array([[1.0], [-1.0]]), jnp.zeros(2)),
+        ...                      (jnp.array([[1.0, 1.0]]), jnp.zeros(1))])  # |x|
+        >>> Jl, Jh = jrelu.derivative_bounds(net, (jnp.array([0.5]), jnp.array([2.0])))
+        >>> Jl.shape, f"{float(Jl[0, 0]):.4f}", f"{float(Jh[0, 0]):.4f}"
+        ((1, 1), '1.0000', '1.0000')
+        >>> Jl, Jh = jrelu.derivative_bounds(net, (jnp.array([-1.0]), jnp.array([2.0])))
+        >>> f"{float(Jl[0, 0]):.4f}", f"{float(Jh[0, 0]):.4f}"
+        ('-1.0000', '1.0000')
+
+    References:
+      Berner, Elbrächter, Grohs, Jentzen (2019),
+      `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_ (:math:`D^N`); N. J. Higham,
+      *Accuracy and Stability of Numerical Algorithms* (2002), §3.1–3.5 (rounding).
     """
-    fp = _check_net(net)
-    _check_activation(activation)
+    fp = _fp(_checks.network("net", net).dtype)
+    _interval_activation(activation)
     lo, hi = _check_box(net, box, fp)
     return _derivative_bounds_jit(_weights(net, fp), lo, hi, activation)
 
 
-def lipschitz_bound(net: Network, box=None, activation: Activation = relu, norm="inf"):
-    r"""A guaranteed Lipschitz constant of :math:`R\Phi`, on a box or on all of R^{N_0}.
+def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
+                    norm: int | float | str = "inf",
+                    activation: Activation = relu) -> jax.Array:
+    r"""A guaranteed Lipschitz constant of :math:`R\Phi` on a box or on all of the input space.
 
-    The norm is the same p-norm on inputs and outputs, :math:`p\in\{1,2,\infty\}`
-    (default ∞): the result L satisfies :math:`\|R\Phi(x)-R\Phi(y)\|_p\le L\|x-y\|_p`.
+    The norm is the same p-norm on inputs and outputs, :math:`p\in\{1,2,\infty\}`: the
+    result L satisfies :math:`\|R\Phi(x)-R\Phi(y)\|_p\le L\|x-y\|_p`.
 
-    * ``box=None`` (global): :math:`L=\mathrm{Lip}(\varrho)^{L-1}\prod_k\|A_k\|_p`, with
-      :math:`\mathrm{Lip}(\varrho)=\sup|\varrho'|` off the kinks (1 for ReLU, abs, hard
-      tanh, softplus, tanh; :math:`\max(1,|\alpha|)` for leaky ReLU), since
-      :math:`R\Phi` is a composition of the :math:`\|A_k\|_p`-Lipschitz affine maps and
-      the componentwise :math:`\mathrm{Lip}(\varrho)`-Lipschitz activation.
+    * ``box=None`` (global):
+
+      .. math::
+          L=\mathrm{Lip}(\varrho)^{L-1}\prod_k\|A_k\|_p,
+
+      with :math:`\mathrm{Lip}(\varrho)=\sup|\varrho'|` off the kinks
+      (:attr:`jrelu.Activation.lipschitz`: 1 for ReLU, abs, hard tanh, softplus, tanh;
+      :math:`\max(1,|\alpha|)` for leaky ReLU), since :math:`R\Phi` is a composition of
+      the :math:`\|A_k\|_p`-Lipschitz affine maps and the componentwise
+      :math:`\mathrm{Lip}(\varrho)`-Lipschitz activation.
     * ``box=(lo, hi)``: :math:`\min(\|M\|_p, L_{\mathrm{global}})` with
       :math:`M=\max(|J_{lo}|,|J_{hi}|)` from :func:`derivative_bounds`. :math:`\|M\|_p`
       bounds :math:`\|D^N\Phi(x)\|_p` at every x of the box, and by the a.e. argument in
@@ -477,16 +642,35 @@ def lipschitz_bound(net: Network, box=None, activation: Activation = relu, norm=
     norm). All roundings are upward.
 
     Args:
-      net: the network.
-      box: ``None`` or ``(lo, hi)`` of shape ``(N_0,)`` or ``(..., N_0)``.
-      activation: one of ReLU, LeakyReLU, Abs, HardTanh, Softplus, Tanh.
+      net: the network, float32 or float64.
+      box: ``(lo, hi)`` of shape ``(N_0,)`` or ``(..., N_0)``, or ``None`` for the global
+        bound on all of :math:`\mathbb R^{N_0}` (required: pass ``None`` explicitly).
       norm: 1, 2 or ``"inf"`` (also ``jnp.inf``).
+      activation: a :class:`jrelu.Activation` with interval data, as in
+        :func:`realize_bounds`.
 
     Returns:
-      a scalar array (shape ``(...,)`` for a batch of boxes).
+      a scalar array, or shape ``(...,)`` for a batch of boxes.
+
+    Raises:
+      TypeError: as in :func:`realize_bounds`.
+      ValueError: as in :func:`realize_bounds`, or if ``norm`` is not 1, 2 or inf.
+
+    Example:
+        >>> net = jrelu.Network([(jnp.array([[1.0], [-1.0]]), jnp.zeros(2)),
+        ...                      (jnp.array([[3.0, -1.0]]), jnp.zeros(1))])  # slopes 1, 3
+        >>> f"{float(jrelu.lipschitz_bound(net, None)):.4f}"
+        '4.0000'
+        >>> f"{float(jrelu.lipschitz_bound(net, (jnp.array([0.25]), jnp.array([1.0])))):.4f}"
+        '3.0000'
+
+    References:
+      Berner, Elbrächter, Grohs, Jentzen (2019),
+      `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_; F. H. Clarke, *Optimization
+      and Nonsmooth Analysis* (1983), §2.3–2.6 (mean-value inclusion).
     """
-    fp = _check_net(net)
-    _check_activation(activation)
+    fp = _fp(_checks.network("net", net).dtype)
+    _interval_activation(activation)
     p = _norm_key(norm)
     layers = _weights(net, fp)
     if box is None:
@@ -517,8 +701,9 @@ def _global_lipschitz_jit(layers, act, p):
     glob = jnp.asarray(1.0, fp.dtype)
     for A, _ in layers:
         glob = _up(glob * _opnorm_up(jnp.abs(A), p, fp), fp)
-    lip = _activation_lipschitz(act)
+    lip = act.lipschitz
     if lip != 1.0:
+        lip = _scalar_hull(lip, fp)[1]  # rounded up into the dtype
         glob = _up(glob * jnp.asarray(lip, fp.dtype) ** (len(layers) - 1), fp, len(layers))
     return glob
 
@@ -536,7 +721,10 @@ def _box_lipschitz_jit(layers, lo, hi, act, p):
 
 @dataclasses.dataclass(frozen=True)
 class CertifiedBound:
-    r"""Result of :func:`certified_sup_error`.
+    r"""Result of :func:`certified_sup_error`: guaranteed bounds of a sup error on a box.
+
+    .. math::
+        \texttt{lower}\le\sup_{x\in B}\|f(x)-R\Phi(x)\|_\infty\le\texttt{upper}.
 
     Attributes:
       upper: guaranteed upper bound of :math:`\sup_{x\in B}\|f(x)-R\Phi(x)\|_\infty`.
@@ -554,6 +742,14 @@ class CertifiedBound:
       unit_roundoff: u of the dtype the computation ran in.
       dtype: that dtype's name.
       seconds: wall time.
+
+    Example:
+        >>> net = jrelu.Network([(jnp.ones((1, 1)), jnp.zeros(1)),
+        ...                      (jnp.ones((1, 1)), jnp.zeros(1))])  # relu(x)
+        >>> res = jrelu.certified_sup_error(net, lambda x: x[0], (jnp.zeros(1), jnp.ones(1)),
+        ...                                 target_lipschitz=1.0)
+        >>> res.converged, sorted(res.to_dict())[:3]
+        (True, ['argmax', 'boxes', 'converged'])
     """
 
     upper: float
@@ -571,24 +767,68 @@ class CertifiedBound:
     seconds: float
 
     def to_dict(self) -> dict:
-        """JSON-ready dictionary."""
+        """The fields as a JSON-ready dictionary (``argmax`` as a list of floats).
+
+        Returns:
+          a dict with one entry per field.
+
+        Example:
+            >>> import json
+            >>> res = jrelu.CertifiedBound(
+            ...     upper=0.25, lower=0.25, argmax=np.array([0.5]), gap=0.0, tol=1e-3,
+            ...     converged=True, boxes=3, iterations=1, open_boxes=0, rounding_slack=0.0,
+            ...     unit_roundoff=2.0**-53, dtype="float64", seconds=0.1)
+            >>> res.to_dict()["argmax"], json.dumps(res.to_dict())[:14]
+            ([0.5], '{"upper": 0.25')
+        """
         d = dataclasses.asdict(self)
         d["argmax"] = [float(v) for v in np.asarray(self.argmax)]
         return d
 
 
-def _check_positive(name, value, integer=False):
-    if integer:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        return int(value)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
+class _Static:
+    """A user callable as a static ``jax.jit`` argument, hashed and compared by identity.
+
+    The jit cache holds the wrapper (hence the callable) alive, so an identity key is never
+    reused for another function while its compiled code is cached.
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __hash__(self):
+        return id(self.fn)
+
+    def __eq__(self, other):
+        return isinstance(other, _Static) and other.fn is self.fn
+
+
+@dataclasses.dataclass(frozen=True)
+class _Problem:
+    """Validated inputs of :func:`certified_sup_error`, in the network dtype."""
+
+    fp: _Fp
+    d: int
+    nl: int
+    lo0: jax.Array
+    hi0: jax.Array
+    center0: jax.Array
+    lip_scalar: np.ndarray | None   # rounded upward into the dtype
+    lip_mat: jax.Array | None       # (N_L, N_0), rounded upward
+    target_error: np.ndarray        # rounded upward
+    tol: float
+    max_boxes: int
+    batch_size: int
+    n_rand: int
+    key: jax.Array
+    target: _Static
+    grad_bounds: _Static | None
+
+
+def _corner_mask(d: int) -> np.ndarray:
+    return np.array(list(itertools.product((False, True), repeat=d)), bool).reshape(-1, d)
 
 
 def _as_interval(v, fp: _Fp):
@@ -600,15 +840,269 @@ def _as_interval(v, fp: _Fp):
     return _down(c, fp), _up(c, fp)
 
 
-def _corner_mask(d: int) -> np.ndarray:
-    return np.array(list(itertools.product((False, True), repeat=d)), bool).reshape(-1, d)
+def _validate_certified(net, target, box, *, target_lipschitz, target_grad_bounds,
+                        target_error, tol, max_boxes, key, samples_per_box, batch_size,
+                        activation) -> _Problem:
+    """Check every argument of :func:`certified_sup_error` and the target at the root box."""
+    fp = _fp(_checks.network("net", net).dtype)
+    _interval_activation(activation)
+    d, nl = net.input_dim, net.output_dim
+    if d > _MAX_CERTIFIED_DIM:
+        raise ValueError(f"certified_sup_error branches over boxes in low dimension only: "
+                         f"N_0 = {d} > {_MAX_CERTIFIED_DIM}; use jrelu.error_sweep for "
+                         f"sampled errors in high dimension")
+    lo0, hi0 = _check_box(net, box, fp, batch=False)
+    tol = _checks.positive("tol", tol)
+    max_boxes = _checks.positive_int("max_boxes", max_boxes)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    samples_per_box = _checks.integer("samples_per_box", samples_per_box, min=0)
+    target_error = _checks.nonnegative("target_error", target_error)
+    _checks.callable_("target", target)
+    if target_lipschitz is None and target_grad_bounds is None:
+        raise ValueError("certified_sup_error needs target_lipschitz (a Lipschitz bound of "
+                         "the target on the box) or target_grad_bounds (a gradient enclosure)")
+    lip_scalar, lip_mat = None, None
+    if target_lipschitz is not None:
+        if isinstance(target_lipschitz, bool):
+            raise TypeError("target_lipschitz must be a number or an array, got bool")
+        L = np.asarray(target_lipschitz, np.float64)
+        if L.ndim == 0:
+            lip_scalar = float(L)
+        elif L.shape in ((d,), (nl, d)):
+            lip_mat = np.broadcast_to(L, (nl, d))
+        else:
+            raise ValueError(f"target_lipschitz must be a scalar or have shape ({d},) or "
+                             f"({nl}, {d}), got shape {L.shape}")
+        if not (np.all(np.isfinite(L)) and np.all(L >= 0)):
+            raise ValueError(f"target_lipschitz must be finite and >= 0, got {L}")
+    if target_grad_bounds is not None:
+        _checks.callable_("target_grad_bounds", target_grad_bounds)
+    n_rand = samples_per_box if key is not None else 0
+    if key is not None:
+        key = _checks.prng_key("key", jnp.asarray(key) if isinstance(key, np.ndarray)
+                               else key)
+
+    # Eager checks of the target (and gradient enclosure) at the root box, before any work.
+    center0 = 0.5 * lo0 + 0.5 * hi0
+    f0 = jnp.asarray(target(center0))
+    if f0.shape not in ((nl,),) + (((),) if nl == 1 else ()):
+        want = "() or (1,)" if nl == 1 else f"({nl},)"
+        raise ValueError(f"target output must have shape {want} to match the network output "
+                         f"N_L = {nl}, got shape {f0.shape}")
+    if not jnp.issubdtype(f0.dtype, jnp.floating):
+        raise TypeError(f"target must return floating values, got dtype {f0.dtype}")
+    if not bool(jnp.all(jnp.isfinite(f0))):
+        raise ValueError(f"target returned a non-finite value {np.asarray(f0)} at "
+                         f"x = {np.asarray(center0)}")
+    if target_grad_bounds is not None:
+        gl0, gh0 = target_grad_bounds(lo0, hi0)
+        for name, g in (("g_lo", gl0), ("g_hi", gh0)):
+            s = jnp.shape(g)
+            if s not in ((nl, d), (d,)) or (s == (d,) and nl != 1):
+                raise ValueError(f"target_grad_bounds must return {name} of shape ({nl}, {d})"
+                                 + (f" or ({d},)" if nl == 1 else "") + f", got shape {s}")
+        if not bool(jnp.all(jnp.asarray(gl0) <= jnp.asarray(gh0))):
+            raise ValueError("target_grad_bounds returned g_lo > g_hi on the root box")
+
+    # user constants enter the computation rounded upward in the working dtype
+    return _Problem(
+        fp=fp, d=d, nl=nl, lo0=lo0, hi0=hi0, center0=center0,
+        lip_scalar=None if lip_scalar is None
+        else _outward_cast(np.float64(lip_scalar), fp.dtype, False),
+        lip_mat=None if lip_mat is None else jnp.asarray(_outward_cast(lip_mat, fp.dtype, False)),
+        target_error=_outward_cast(np.float64(target_error), fp.dtype, False),
+        tol=tol, max_boxes=max_boxes, batch_size=batch_size, n_rand=n_rand,
+        key=key if n_rand else jax.random.key(0), target=_Static(target),
+        grad_bounds=None if target_grad_bounds is None else _Static(target_grad_bounds))
 
 
-def certified_sup_error(net: Network, target: Callable, box, target_lipschitz=None, *,
-                        target_grad_bounds: Callable | None = None, target_error: float = 0.0,
-                        tol: float = 1e-3, max_boxes: int = 100_000,
-                        activation: Activation = relu, key: jax.Array | None = None,
-                        samples_per_box: int = 4, batch_size: int = 64) -> CertifiedBound:
+class _BoxEval(NamedTuple):
+    """Bounds of a batch of B boxes (see :func:`_evaluate_boxes`)."""
+
+    upper: jax.Array    # (B,) guaranteed upper bound of the sup error on each box
+    lower: jax.Array    # (B,) guaranteed lower bound (best sampled point)
+    argmax: jax.Array   # (B, N_0) that point
+    split: jax.Array    # (B,) coordinate to bisect
+    slack: jax.Array    # (B,) largest point-enclosure radius (rounding slack)
+    finite: jax.Array   # (B,) whether the target was finite at every sampled point
+    points: jax.Array   # (B, P, N_0) the sampled points
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "target", "grad_bounds", "n_rand"))
+def _evaluate_boxes(layers, blo, bhi, key, lip_scalar, lip_mat, target_error, *,
+                    activation, target, grad_bounds, n_rand) -> _BoxEval:
+    r"""Upper and lower bounds of :math:`\sup\|f-R\Phi\|_\infty` on each box of a batch.
+
+    Compiled once per network shapes and dtype, batch size, activation, target and
+    gradient-enclosure objects, number of random points and the presence of the Lipschitz
+    data; the weights and the constants are arguments.
+    """
+    fp = _fp(blo.dtype)
+    B, d = blo.shape
+    nl = layers[-1][0].shape[0]
+    corners = jnp.asarray(_corner_mask(d))
+    p = jnp.clip(0.5 * blo + 0.5 * bhi, blo, bhi)
+    r = _up(jnp.maximum(bhi - p, p - blo), fp)                       # (B, d)
+    pts = [p[:, None, :], jnp.where(corners[None], bhi[:, None, :], blo[:, None, :])]
+    if n_rand:
+        uu = jax.random.uniform(key, (B, n_rand, d), fp.dtype)
+        pts.append(jnp.clip(blo[:, None, :] + uu * (bhi - blo)[:, None, :],
+                            blo[:, None, :], bhi[:, None, :]))
+    q = jnp.concatenate(pts, axis=1)                                   # (B, P, d)
+    # one interval pass: the P points (radius 0) and, last, the box itself
+    pre = _forward(layers, activation, jnp.concatenate([q, blo[:, None]], axis=1),
+                   jnp.concatenate([q, bhi[:, None]], axis=1), fp)
+    yl, yu = pre[-1][0][:, :-1], pre[-1][1][:, :-1]                    # (B, P, nl)
+    pre = [(zl[:, -1], zu[:, -1]) for zl, zu in pre]
+    fv = jax.vmap(target.fn)(q.reshape(-1, d))
+    fl, fh = _as_interval(fv.reshape(q.shape[:2] + (nl,)), fp)
+    finite = jnp.all(jnp.isfinite(fv).reshape(B, -1), axis=1)
+    # rigorous lower bound at each sampled point
+    low = jnp.maximum(jnp.maximum(_down(yl - fh, fp), _down(fl - yu, fp)), 0.0)
+    low = jnp.maximum(_down(jnp.max(low, axis=-1) - target_error, fp), 0.0)   # (B, P)
+    best = jnp.argmax(low, axis=1)
+    low_best = jnp.take_along_axis(low, best[:, None], axis=1)[:, 0]
+    arg_best = jnp.take_along_axis(q, best[:, None, None], axis=1)[:, 0]
+    # upper bound: center term + slope term
+    cen = jnp.maximum(_up(fh[:, 0] - yl[:, 0], fp), _up(yu[:, 0] - fl[:, 0], fp))  # (B, nl)
+    slack = jnp.max(0.5 * (yu - yl), axis=(1, 2))
+    Jl, Jh = _jacobian(layers, activation, pre, fp, (B,))             # (B, nl, d)
+    M = jnp.maximum(jnp.abs(Jl), jnp.abs(Jh))
+    rr = r[:, None, :]
+    slopes, weights = [], []
+    if lip_scalar is not None:
+        s = _sum_up(_up(M * rr, fp), fp) + _up(lip_scalar * jnp.max(r, axis=-1), fp)[:, None]
+        slopes.append(_up(s, fp))
+        weights.append(M + lip_scalar)
+    if lip_mat is not None:
+        W = _up(M + lip_mat, fp)
+        slopes.append(_sum_up(_up(W * rr, fp), fp))
+        weights.append(W)
+    if grad_bounds is not None:
+        gl, gh = jax.vmap(grad_bounds.fn)(blo, bhi)
+        gl, _ = _as_interval(jnp.reshape(gl, (B, nl, d)), fp)
+        _, gh = _as_interval(jnp.reshape(gh, (B, nl, d)), fp)
+        W = jnp.maximum(jnp.abs(_down(gl - Jh, fp)), jnp.abs(_up(gh - Jl, fp)))
+        slopes.append(_sum_up(_up(W * rr, fp), fp))
+        weights.append(W)
+    upper = None
+    for s, W in zip(slopes, weights):
+        u_i = jnp.max(_up(cen + target_error + s, fp, 2), axis=-1)    # (B,)
+        if upper is None:
+            upper, Wbest = u_i, W
+        else:
+            Wbest = jnp.where((u_i < upper)[:, None, None], W, Wbest)
+            upper = jnp.minimum(upper, u_i)
+    upper = jnp.where(jnp.isnan(upper), jnp.inf, upper)
+    wmax = jnp.max(Wbest, axis=1)                                       # (B, d)
+    score = r * (wmax + 1e-6 * (jnp.max(wmax, axis=-1, keepdims=True) + 1.0))
+    split = jnp.argmax(jnp.where(jnp.isnan(score), jnp.inf, score), axis=-1)
+    return _BoxEval(upper, low_best, arg_best, split, slack, finite, q)
+
+
+class _BranchAndBound:
+    """The host-side search: a priority queue of open boxes, split in batches."""
+
+    def __init__(self, problem: _Problem, layers, activation):
+        self.p, self.layers, self.activation = problem, layers, activation
+        self.lower, self.arg = -np.inf, np.asarray(problem.center0)
+        self.slack, self.boxes, self.iterations = 0.0, 0, 0
+        self.heap: list = []
+        self.stuck_upper = -np.inf
+        self.counter = itertools.count()
+
+    def evaluate(self, blos, bhis, key):
+        """Bounds of the boxes ``blos, bhis``, padded to the compiled batch of 2·batch_size."""
+        p, n, width = self.p, len(blos), 2 * self.p.batch_size
+        blo, bhi = np.stack(blos), np.stack(bhis)
+        if n < width:  # pad to the compiled batch size with copies of the first box
+            blo = np.concatenate([blo, np.repeat(blo[:1], width - n, axis=0)])
+            bhi = np.concatenate([bhi, np.repeat(bhi[:1], width - n, axis=0)])
+        out = _evaluate_boxes(self.layers, jnp.asarray(blo, p.fp.dtype),
+                              jnp.asarray(bhi, p.fp.dtype), key, p.lip_scalar, p.lip_mat,
+                              p.target_error, activation=self.activation, target=p.target,
+                              grad_bounds=p.grad_bounds, n_rand=p.n_rand)
+        out = _BoxEval(*(np.asarray(o) for o in out))
+        if not out.finite[:n].all():
+            i = int(np.argmin(out.finite[:n]))
+            fq = np.asarray(jax.vmap(p.target.fn)(jnp.asarray(out.points[i])))
+            j = int(np.argmax(~np.isfinite(fq.reshape(len(out.points[i]), -1)).any(axis=1)))
+            raise ValueError(f"target returned a non-finite value {fq[j]} at "
+                             f"x = {out.points[i][j]}")
+        self.boxes += n
+        self.slack = max(self.slack, float(out.slack[:n].max()))
+        i = int(np.argmax(out.lower[:n]))
+        if out.lower[i] > self.lower:
+            self.lower, self.arg = float(out.lower[i]), out.argmax[i]
+        for k in range(n):
+            if not out.upper[k] <= self.lower:  # else it cannot beat the error found
+                heapq.heappush(self.heap, (-float(out.upper[k]), next(self.counter), blo[k],
+                                           bhi[k], int(out.split[k])))
+
+    def upper(self) -> float:
+        top = -self.heap[0][0] if self.heap else -np.inf
+        return max(top, self.stuck_upper, self.lower)
+
+    def split(self):
+        """Pop up to ``batch_size`` boxes with the largest upper bounds and bisect each."""
+        p = self.p
+        room = (p.max_boxes - self.boxes) // 2
+        take_lo, take_hi = [], []
+        while self.heap and len(take_lo) < min(p.batch_size, room):
+            negu, _, blo, bhi, j = self.heap[0]
+            if -negu - self.lower <= p.tol:
+                break
+            heapq.heappop(self.heap)
+            if -negu <= self.lower:
+                continue
+            dims = [j] + [int(k) for k in np.argsort(-(bhi - blo)) if k != j]
+            for k in dims:
+                m = p.fp.dtype.type(0.5) * blo[k] + p.fp.dtype.type(0.5) * bhi[k]
+                if blo[k] < m < bhi[k]:
+                    h1, l2 = bhi.copy(), blo.copy()
+                    h1[k], l2[k] = m, m
+                    take_lo += [blo, l2]
+                    take_hi += [h1, bhi]
+                    break
+            else:  # no coordinate can be bisected in this dtype: the box stays as it is
+                self.stuck_upper = max(self.stuck_upper, -negu)
+        return take_lo, take_hi
+
+    def run(self):
+        """Evaluate the root box, then split and evaluate until the gap or the budget."""
+        p = self.p
+        step_key = p.key
+        self.evaluate([np.asarray(p.lo0)], [np.asarray(p.hi0)], step_key)
+        while not (self.upper() - self.lower <= p.tol or self.boxes >= p.max_boxes):
+            take_lo, take_hi = self.split()
+            if not take_lo:
+                break
+            self.iterations += 1
+            if p.n_rand:
+                step_key, sub = jax.random.split(step_key)
+            else:
+                sub = step_key
+            self.evaluate(take_lo, take_hi, sub)
+
+
+def _certified_result(search: _BranchAndBound, t0: float) -> CertifiedBound:
+    upper, lower, fp = search.upper(), search.lower, search.p.fp
+    return CertifiedBound(
+        upper=float(upper), lower=float(lower), argmax=np.asarray(search.arg),
+        gap=float(upper - lower), tol=search.p.tol, converged=bool(upper - lower <= search.p.tol),
+        boxes=int(search.boxes), iterations=search.iterations, open_boxes=len(search.heap),
+        rounding_slack=float(search.slack), unit_roundoff=fp.u, dtype=fp.dtype.name,
+        seconds=time.perf_counter() - t0)
+
+
+def certified_sup_error(net: Network, target: Callable[[jax.Array], ArrayLike],
+                        box: tuple[ArrayLike, ArrayLike], *,
+                        target_lipschitz: ArrayLike | None = None,
+                        target_grad_bounds: Callable | None = None,
+                        target_error: float = 0.0, tol: float = 1e-3,
+                        max_boxes: int = 100_000, key: jax.Array | None = None,
+                        samples_per_box: int = 4, batch_size: int = 64,
+                        activation: Activation = relu) -> CertifiedBound:
     r"""Certified :math:`\sup_{x\in B}\|f(x)-R\Phi(x)\|_\infty` on a box B, :math:`N_0\le4`.
 
     Branch and bound. Each subbox :math:`B'` with (floating) center p and radius vector r
@@ -655,245 +1149,65 @@ def certified_sup_error(net: Network, target: Callable, box, target_lipschitz=No
     formula). Network rounding is fully accounted for (module docstring);
     ``rounding_slack`` reports its size at the network output.
 
+    **Compilation.** The batched box evaluation is compiled once per network shapes and
+    dtype, ``activation``, ``batch_size``, number of random points, kind of Lipschitz
+    data, and ``target`` / ``target_grad_bounds`` *objects* (cached by identity, since
+    they are traced into the compiled code). The weights and the constants are
+    arguments: a second call with another network of the same shapes reuses the
+    compiled code if it passes the same target function object (define it once, not as a
+    new ``lambda`` per call).
+
     Args:
       net: the network, N_0 <= 4, float32 or float64.
       target: f, maps one point ``(N_0,)`` to a scalar or ``(N_L,)``; jnp-traceable (it is
         vmapped and jitted).
       box: ``(lo, hi)``, each ``(N_0,)``, finite, ``lo <= hi``.
-      target_lipschitz: scalar or array, see above (or None with ``target_grad_bounds``).
-      target_grad_bounds: see above.
-      target_error: bound on the evaluation error of ``target`` (default 0).
-      tol: requested gap ``upper - lower`` (> 0).
-      max_boxes: budget of box evaluations (>= 1).
-      activation: one of ReLU, LeakyReLU, Abs, HardTanh, Softplus, Tanh.
+      target_lipschitz: scalar, ``(N_0,)`` or ``(N_L, N_0)``, finite and >= 0, see above
+        (or None with ``target_grad_bounds``).
+      target_grad_bounds: callable ``(lo, hi) -> (g_lo, g_hi)``, see above.
+      target_error: bound on the evaluation error of ``target``, >= 0.
+      tol: requested gap ``upper - lower``, > 0.
+      max_boxes: budget of box evaluations, >= 1.
       key: optional PRNG key for random sample points (lower bound only).
-      samples_per_box: random points per box when ``key`` is given.
-      batch_size: boxes split per step.
+      samples_per_box: random points per box when ``key`` is given, >= 0.
+      batch_size: boxes split per step, >= 1.
+      activation: a :class:`jrelu.Activation` with interval data, as in
+        :func:`realize_bounds`.
 
     Returns:
       :class:`CertifiedBound`.
 
     Raises:
+      TypeError: ``net`` not a Network, ``activation`` not an Activation, ``target`` or
+        ``target_grad_bounds`` not callable, ``key`` not a PRNG key, a non-integer
+        ``max_boxes``/``batch_size``/``samples_per_box``, a target returning non-floating
+        values.
       ValueError: bad box (shape, non-finite, lo > hi), N_0 > 4, tol <= 0, max_boxes < 1,
         missing or negative Lipschitz data, a target whose output shape is not
-        ``()``/``(N_L,)`` or which returns a non-finite value (with the point).
+        ``()``/``(N_L,)`` or which returns a non-finite value (with the point), an
+        activation without interval data.
+
+    Example:
+        >>> net = jrelu.Network([(jnp.ones((1, 1)), jnp.zeros(1)),
+        ...                      (jnp.ones((1, 1)), jnp.zeros(1))])  # relu(x)
+        >>> res = jrelu.certified_sup_error(
+        ...     net, lambda x: x[0] ** 2, (jnp.zeros(1), jnp.ones(1)),
+        ...     target_grad_bounds=lambda lo, hi: (2 * lo, 2 * hi), tol=1e-4)
+        >>> res.converged, f"{res.lower:.4f}", f"{res.upper:.4f}"  # max |x^2 - x| = 1/4
+        (True, '0.2500', '0.2500')
+
+    References:
+      Berner, Elbrächter, Grohs, Jentzen (2019),
+      `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_ (:math:`D^N`); F. H. Clarke,
+      *Optimization and Nonsmooth Analysis* (1983) (mean-value inclusion); N. J. Higham,
+      *Accuracy and Stability of Numerical Algorithms* (2002) (rounding).
     """
     t0 = time.perf_counter()
-    fp = _check_net(net)
-    _check_activation(activation)
-    d, nl = net.input_dim, net.output_dim
-    if d > _MAX_CERTIFIED_DIM:
-        raise ValueError(f"certified_sup_error branches over boxes in low dimension only: "
-                         f"N_0 = {d} > {_MAX_CERTIFIED_DIM}; use jrelu.error_sweep for "
-                         f"sampled errors in high dimension")
-    lo0, hi0 = _check_box(net, box, fp, batch=False)
-    tol = _check_positive("tol", tol)
-    max_boxes = _check_positive("max_boxes", max_boxes, integer=True)
-    batch_size = _check_positive("batch_size", batch_size, integer=True)
-    if isinstance(samples_per_box, bool) or not isinstance(samples_per_box, (int, np.integer)) \
-            or samples_per_box < 0:
-        raise ValueError(f"samples_per_box must be a nonnegative integer, got "
-                         f"{samples_per_box!r}")
-    try:
-        target_error = float(target_error)
-    except (TypeError, ValueError):
-        raise ValueError(f"target_error must be a number, got {target_error!r}") from None
-    if not (math.isfinite(target_error) and target_error >= 0):
-        raise ValueError(f"target_error must be finite and >= 0, got {target_error!r}")
-    if not callable(target):
-        raise TypeError(f"target must be callable, got {type(target).__name__}")
-    if target_lipschitz is None and target_grad_bounds is None:
-        raise ValueError("certified_sup_error needs target_lipschitz (a Lipschitz bound of "
-                         "the target on the box) or target_grad_bounds (a gradient enclosure)")
-    lip_scalar, lip_mat = None, None
-    if target_lipschitz is not None:
-        L = np.asarray(target_lipschitz, np.float64)
-        if L.ndim == 0:
-            lip_scalar = float(L)
-        elif L.shape in ((d,), (nl, d)):
-            lip_mat = np.broadcast_to(L, (nl, d))
-        else:
-            raise ValueError(f"target_lipschitz must be a scalar or have shape ({d},) or "
-                             f"({nl}, {d}), got shape {L.shape}")
-        if not (np.all(np.isfinite(L)) and np.all(L >= 0)):
-            raise ValueError(f"target_lipschitz must be finite and >= 0, got {L}")
-    if target_grad_bounds is not None and not callable(target_grad_bounds):
-        raise TypeError("target_grad_bounds must be a callable (lo, hi) -> (g_lo, g_hi)")
-    if key is not None and samples_per_box > 0:
-        key = jnp.asarray(key)
-
-    # Eager checks of the target (and gradient enclosure) at the root box, before any work.
-    center0 = 0.5 * lo0 + 0.5 * hi0
-    f0 = jnp.asarray(target(center0))
-    if f0.shape not in ((nl,),) + (((),) if nl == 1 else ()):
-        want = "() or (1,)" if nl == 1 else f"({nl},)"
-        raise ValueError(f"target output must have shape {want} to match the network output "
-                         f"N_L = {nl}, got shape {f0.shape}")
-    if not jnp.issubdtype(f0.dtype, jnp.floating):
-        raise ValueError(f"target must return floating values, got dtype {f0.dtype}")
-    if not bool(jnp.all(jnp.isfinite(f0))):
-        raise ValueError(f"target returned a non-finite value {np.asarray(f0)} at "
-                         f"x = {np.asarray(center0)}")
-    if target_grad_bounds is not None:
-        gl0, gh0 = target_grad_bounds(lo0, hi0)
-        for name, g in (("g_lo", gl0), ("g_hi", gh0)):
-            s = jnp.shape(g)
-            if s not in ((nl, d), (d,)) or (s == (d,) and nl != 1):
-                raise ValueError(f"target_grad_bounds must return {name} of shape ({nl}, {d})"
-                                 + (f" or ({d},)" if nl == 1 else "") + f", got shape {s}")
-        if not bool(jnp.all(jnp.asarray(gl0) <= jnp.asarray(gh0))):
-            raise ValueError("target_grad_bounds returned g_lo > g_hi on the root box")
-
-    layers = _weights(net, fp)
-    corners = jnp.asarray(_corner_mask(d))
-    n_rand = samples_per_box if key is not None else 0
-    # user constants enter the computation rounded upward in the working dtype
-    lip_mat_j = None if lip_mat is None else jnp.asarray(_outward_cast(lip_mat, fp.dtype, False))
-    if lip_scalar is not None:
-        lip_scalar = _outward_cast(np.float64(lip_scalar), fp.dtype, False)
-    target_error = _outward_cast(np.float64(target_error), fp.dtype, False)
-
-    def evaluate(layers, blo, bhi, bkey):
-        B = blo.shape[0]
-        p = jnp.clip(0.5 * blo + 0.5 * bhi, blo, bhi)
-        r = _up(jnp.maximum(bhi - p, p - blo), fp)                       # (B, d)
-        pts = [p[:, None, :], jnp.where(corners[None], bhi[:, None, :], blo[:, None, :])]
-        if n_rand:
-            uu = jax.random.uniform(bkey, (B, n_rand, d), fp.dtype)
-            pts.append(jnp.clip(blo[:, None, :] + uu * (bhi - blo)[:, None, :],
-                                blo[:, None, :], bhi[:, None, :]))
-        q = jnp.concatenate(pts, axis=1)                                   # (B, P, d)
-        # one interval pass: the P points (radius 0) and, last, the box itself
-        pre = _forward(layers, activation, jnp.concatenate([q, blo[:, None]], axis=1),
-                       jnp.concatenate([q, bhi[:, None]], axis=1), fp)
-        yl, yu = pre[-1][0][:, :-1], pre[-1][1][:, :-1]                    # (B, P, nl)
-        pre = [(zl[:, -1], zu[:, -1]) for zl, zu in pre]
-        fv = jax.vmap(target)(q.reshape(-1, d))
-        fl, fh = _as_interval(fv.reshape(q.shape[:2] + (nl,)), fp)
-        finite = jnp.all(jnp.isfinite(fv).reshape(B, -1), axis=1)
-        # rigorous lower bound at each sampled point
-        low = jnp.maximum(jnp.maximum(_down(yl - fh, fp), _down(fl - yu, fp)), 0.0)
-        low = jnp.maximum(_down(jnp.max(low, axis=-1) - target_error, fp), 0.0)   # (B, P)
-        best = jnp.argmax(low, axis=1)
-        low_best = jnp.take_along_axis(low, best[:, None], axis=1)[:, 0]
-        arg_best = jnp.take_along_axis(q, best[:, None, None], axis=1)[:, 0]
-        # upper bound: center term + slope term
-        cen = jnp.maximum(_up(fh[:, 0] - yl[:, 0], fp), _up(yu[:, 0] - fl[:, 0], fp))  # (B, nl)
-        slack = jnp.max(0.5 * (yu - yl), axis=(1, 2))
-        Jl, Jh = _jacobian(layers, activation, pre, fp, (B,))             # (B, nl, d)
-        M = jnp.maximum(jnp.abs(Jl), jnp.abs(Jh))
-        rr = r[:, None, :]
-        slopes, weights = [], []
-        if lip_scalar is not None:
-            s = _sum_up(_up(M * rr, fp), fp) + _up(lip_scalar * jnp.max(r, axis=-1), fp)[:, None]
-            slopes.append(_up(s, fp))
-            weights.append(M + lip_scalar)
-        if lip_mat_j is not None:
-            W = _up(M + lip_mat_j, fp)
-            slopes.append(_sum_up(_up(W * rr, fp), fp))
-            weights.append(W)
-        if target_grad_bounds is not None:
-            gl, gh = jax.vmap(target_grad_bounds)(blo, bhi)
-            gl, _ = _as_interval(jnp.reshape(gl, (B, nl, d)), fp)
-            _, gh = _as_interval(jnp.reshape(gh, (B, nl, d)), fp)
-            W = jnp.maximum(jnp.abs(_down(gl - Jh, fp)), jnp.abs(_up(gh - Jl, fp)))
-            slopes.append(_sum_up(_up(W * rr, fp), fp))
-            weights.append(W)
-        upper = None
-        for s, W in zip(slopes, weights):
-            u_i = jnp.max(_up(cen + target_error + s, fp, 2), axis=-1)    # (B,)
-            if upper is None:
-                upper, Wbest = u_i, W
-            else:
-                Wbest = jnp.where((u_i < upper)[:, None, None], W, Wbest)
-                upper = jnp.minimum(upper, u_i)
-        upper = jnp.where(jnp.isnan(upper), jnp.inf, upper)
-        wmax = jnp.max(Wbest, axis=1)                                       # (B, d)
-        score = r * (wmax + 1e-6 * (jnp.max(wmax, axis=-1, keepdims=True) + 1.0))
-        split = jnp.argmax(jnp.where(jnp.isnan(score), jnp.inf, score), axis=-1)
-        return upper, low_best, arg_best, split, slack, finite, q
-
-    evaluate = jax.jit(evaluate)
-    width = 2 * batch_size
-    step_key = key if n_rand else jax.random.key(0)
-
-    state = {"lower": -np.inf, "arg": np.asarray(center0), "slack": 0.0, "boxes": 0}
-    heap: list = []
-    stuck_upper = -np.inf
-    counter = itertools.count()
-
-    def run_batch(blos, bhis, bkey):
-        n = len(blos)
-        blo, bhi = np.stack(blos), np.stack(bhis)
-        if n < width:  # pad to the compiled batch size with copies of the first box
-            blo = np.concatenate([blo, np.repeat(blo[:1], width - n, axis=0)])
-            bhi = np.concatenate([bhi, np.repeat(bhi[:1], width - n, axis=0)])
-        out = evaluate(layers, jnp.asarray(blo, fp.dtype), jnp.asarray(bhi, fp.dtype), bkey)
-        upper, low, arg, split, slack, finite, q = (np.asarray(o) for o in out)
-        if not finite[:n].all():
-            i = int(np.argmin(finite[:n]))
-            fq = np.asarray(jax.vmap(target)(jnp.asarray(q[i])))
-            j = int(np.argmax(~np.isfinite(fq.reshape(len(q[i]), -1)).any(axis=1)))
-            raise ValueError(f"target returned a non-finite value {fq[j]} at x = {q[i][j]}")
-        state["boxes"] += n
-        state["slack"] = max(state["slack"], float(slack[:n].max()))
-        i = int(np.argmax(low[:n]))
-        if low[i] > state["lower"]:
-            state["lower"], state["arg"] = float(low[i]), arg[i]
-        return [(float(upper[k]), blo[k], bhi[k], int(split[k])) for k in range(n)]
-
-    def push(items):
-        nonlocal stuck_upper
-        for u_, blo, bhi, j in items:
-            if u_ <= state["lower"]:
-                continue  # cannot contain a larger error than already found
-            heapq.heappush(heap, (-u_, next(counter), blo, bhi, j))
-
-    push(run_batch([np.asarray(lo0)], [np.asarray(hi0)], step_key))
-    iterations = 0
-
-    def global_upper():
-        top = -heap[0][0] if heap else -np.inf
-        return max(top, stuck_upper, state["lower"])
-
-    while True:
-        gu = global_upper()
-        if gu - state["lower"] <= tol or state["boxes"] >= max_boxes:
-            break
-        room = (max_boxes - state["boxes"]) // 2
-        take_lo, take_hi = [], []
-        while heap and len(take_lo) < min(batch_size, room):
-            negu, _, blo, bhi, j = heap[0]
-            if -negu - state["lower"] <= tol:
-                break
-            heapq.heappop(heap)
-            if -negu <= state["lower"]:
-                continue
-            dims = [j] + [int(k) for k in np.argsort(-(bhi - blo)) if k != j]
-            for k in dims:
-                m = fp.dtype.type(0.5) * blo[k] + fp.dtype.type(0.5) * bhi[k]
-                if blo[k] < m < bhi[k]:
-                    h1, l2 = bhi.copy(), blo.copy()
-                    h1[k], l2[k] = m, m
-                    take_lo += [blo, l2]
-                    take_hi += [h1, bhi]
-                    break
-            else:  # no coordinate can be bisected in this dtype: the box stays as it is
-                stuck_upper = max(stuck_upper, -negu)
-        if not take_lo:
-            break
-        iterations += 1
-        if n_rand:
-            step_key, sub = jax.random.split(step_key)
-        else:
-            sub = step_key
-        push(run_batch(take_lo, take_hi, sub))
-
-    upper = global_upper()
-    lower = state["lower"]
-    return CertifiedBound(
-        upper=float(upper), lower=float(lower), argmax=np.asarray(state["arg"]),
-        gap=float(upper - lower), tol=tol, converged=bool(upper - lower <= tol),
-        boxes=int(state["boxes"]), iterations=iterations, open_boxes=len(heap),
-        rounding_slack=float(state["slack"]), unit_roundoff=fp.u, dtype=fp.dtype.name,
-        seconds=time.perf_counter() - t0)
+    problem = _validate_certified(
+        net, target, box, target_lipschitz=target_lipschitz,
+        target_grad_bounds=target_grad_bounds, target_error=target_error, tol=tol,
+        max_boxes=max_boxes, key=key, samples_per_box=samples_per_box, batch_size=batch_size,
+        activation=activation)
+    search = _BranchAndBound(problem, _weights(net, problem.fp), activation)
+    search.run()
+    return _certified_result(search, t0)

@@ -1,13 +1,16 @@
-r"""Experiment configs for ``jrelu run``: TOML read with the standard library's :mod:`tomllib`.
+r"""Experiment configs for ``jrelu run``: TOML files read into typed, frozen dataclasses.
 
-A config is a TOML file with top-level keys and sections; :func:`load_config` checks every
-key (unknown keys, wrong types, impossible values) *before* any work starts and returns a
-plain dict with all defaults filled in, which ``jrelu run`` echoes into its report. Every
-problem is reported as one :class:`ConfigError` line naming the file and the key, e.g.
+A config is a TOML file with top-level keys and sections. Each section is a frozen
+dataclass (:class:`ProblemConfig`, :class:`NetworkConfig`, :class:`OptimizerConfig`,
+:class:`TrainingConfig`, :class:`ConstructiveConfig`, :class:`SweepConfig`) and the whole
+file is a :class:`RunConfig`. The fields *are* the schema: their types, defaults and
+metadata (``minimum``, ``above``, ``below``, ``choices``, ``doc``) drive the one validator,
+:func:`parse_config`, which checks every key (unknown keys, wrong types, impossible
+values) *before* any work starts and fills in every default. Every problem is reported as
+one :class:`ConfigError` line naming the file (or ``--set``) and the key, e.g.
 ``quickstart.toml: problem.dimension: must be an integer ≥ 1, got -3``.
 
-The schema (defaults in brackets, ``*`` = required) is :data:`SCHEMA`; :func:`describe`
-prints it. Sections:
+:func:`describe` prints the schema. Sections:
 
 * top level: ``name`` [file stem], ``seed`` [0], ``dtype`` ["float32"|"float64"],
   ``solver`` ["learning"|"constructive"|"global"];
@@ -24,6 +27,9 @@ prints it. Sections:
 * ``[sweep]``: ``sampler``, ``points``, ``kappa``, sampler parameters (``r_min``,
   ``r_max``, ``num_shells``, ``std``, ``low``, ``high``, ``per_axis``), ``box_points``,
   ``chunk_size``.
+
+(\* = required.) This module is internal to the ``jrelu`` command; it is not part of the
+library's public API.
 """
 
 from __future__ import annotations
@@ -32,110 +38,213 @@ import dataclasses
 import math
 import os
 import tomllib
+import types
+import typing
 from typing import Any
 
-__all__ = ["ConfigError", "SCHEMA", "load_config", "parse_config", "apply_overrides",
-           "describe", "default_config_text", "DEFAULT_CONFIG"]
+__all__ = ["ConfigError", "RunConfig", "ProblemConfig", "NetworkConfig", "OptimizerConfig",
+           "TrainingConfig", "ConstructiveConfig", "SweepConfig", "SECTIONS", "load_config",
+           "parse_config", "apply_overrides", "build_problem", "describe",
+           "default_config_text", "DEFAULT_CONFIG"]
 
 #: The packaged default config (``jrelu run`` with no file); configs/quickstart.toml links to it.
 DEFAULT_CONFIG = "quickstart.toml"
 
-_REQUIRED = object()
+PROBLEM_NAMES = ("heat_square", "heat_cosine", "black_scholes_geometric")
+SOLVERS = ("learning", "constructive", "global")
+SAMPLERS = ("uniform_box", "gaussian", "radial_shells", "halton", "grid")
+_BS_ONLY = ("rate", "volatility", "correlation", "strike")
 
 
 class ConfigError(ValueError):
     """An invalid config; the message is one line naming the file and the key."""
 
 
-@dataclasses.dataclass(frozen=True)
-class _Key:
-    kind: str  # int | float | str | bool | ints | floats | pair | float_or_floats
-    default: Any = _REQUIRED
-    minimum: float | None = None  # inclusive
-    above: float | None = None  # exclusive lower bound
-    below: float | None = None  # exclusive upper bound
-    choices: tuple | None = None
-    doc: str = ""
+def _key(default: Any = dataclasses.MISSING, *, minimum: float | None = None,
+         above: float | None = None, below: float | None = None,
+         choices: tuple | None = None, doc: str = ""):
+    """A config field: ``default`` (none: required), inclusive ``minimum``, exclusive
+    ``above``/``below`` bounds, ``choices``; the validator reads them from the metadata."""
+    meta = {"minimum": minimum, "above": above, "below": below, "choices": choices, "doc": doc}
+    if isinstance(default, list):
+        default = tuple(default)
+    return dataclasses.field(default=default, metadata=meta)
 
 
-PROBLEM_NAMES = ("heat_square", "heat_cosine", "black_scholes_geometric")
-SOLVERS = ("learning", "constructive", "global")
-SAMPLERS = ("uniform_box", "gaussian", "radial_shells", "halton", "grid")
+def _section(cls, *, needed_by: tuple[str, ...], doc: str = ""):
+    """A section field: the dataclass ``cls``, required by the solvers ``needed_by``."""
+    return dataclasses.field(default=None, metadata={"section": cls, "needed_by": needed_by,
+                                                     "doc": doc})
 
-SCHEMA: dict[str, dict[str, _Key]] = {
-    "": {
-        "name": _Key("str", None, doc="run name (default: the file stem)"),
-        "seed": _Key("int", 0, minimum=0, doc="PRNG seed of the whole run"),
-        "dtype": _Key("str", "float32", choices=("float32", "float64")),
-        "solver": _Key("str", "learning", choices=SOLVERS),
-    },
-    "problem": {
-        "name": _Key("str", choices=PROBLEM_NAMES),
-        "dimension": _Key("int", minimum=1, doc="d"),
-        "T": _Key("float", None, above=0.0, doc="time horizon / maturity"),
-        "box": _Key("pair", None, doc="[a, b]: ξ uniform on [a, b]^d"),
-        "rate": _Key("float", None, doc="Black–Scholes r"),
-        "volatility": _Key("float_or_floats", None, above=0.0, doc="σ_i, one or d numbers"),
-        "correlation": _Key("float", None, above=-1.0, below=1.0, doc="pairwise ρ"),
-        "strike": _Key("float", None, above=0.0, doc="K"),
-    },
-    "network": {
-        "hidden": _Key("ints", minimum=1, doc="hidden widths N_1, ..., N_{L-1}"),
-    },
-    "optimizer": {
-        "name": _Key("str", "adam", choices=("adam", "adamw", "sgd")),
-        "learning_rate": _Key("float", 1e-3, above=0.0),
-        "schedule": _Key("str", "cosine",
-                         choices=("constant", "cosine", "exponential", "piecewise")),
-        "final_learning_rate": _Key("float", None, above=0.0,
-                                    doc="end of cosine/exponential decay [lr/100]"),
-        "warmup_steps": _Key("int", 0, minimum=0, doc="linear warm-up from 0"),
-        "milestones": _Key("floats", [0.5, 0.75], above=0.0, below=1.0,
-                           doc="piecewise: fractions of the steps where lr is multiplied"),
-        "decay_factor": _Key("float", 0.1, above=0.0, doc="piecewise: the multiplier"),
-        "weight_decay": _Key("float", 1e-4, minimum=0.0, doc="adamw"),
-        "momentum": _Key("float", 0.9, minimum=0.0, below=1.0, doc="sgd (0: plain SGD)"),
-        "clip_norm": _Key("float", None, above=0.0, doc="clip the global gradient norm"),
-    },
-    "training": {
-        "steps": _Key("int", minimum=1),
-        "batch_size": _Key("int", minimum=1),
-        "checkpoint_every": _Key("int", 1000, minimum=1, doc="steps between checkpoints"),
-        "log_every": _Key("int", None, minimum=1, doc="steps between progress lines"),
-    },
-    "constructive": {
-        "paths": _Key("int", 64, minimum=1, doc="n, Feynman–Kac paths of the averaging network"),
-        "paths_study": _Key("ints", [1, 4, 16, 64], minimum=1,
-                            doc="n values of the error-vs-n study"),
-        "square_depth": _Key("int", 8, minimum=1, doc="m of the squaring network"),
-        "bound": _Key("float", None, above=0.0,
-                      doc="the squaring network is accurate on [-bound, bound] per coordinate"),
-        "epsilon": _Key("float", 0.1, above=0.0, doc="global: target accuracy ε"),
-    },
-    "sweep": {
-        "sampler": _Key("str", "radial_shells", choices=SAMPLERS),
-        "points": _Key("int", 4096, minimum=1, doc="points of the weighted sweep"),
-        "kappa": _Key("float", 0.0, minimum=0.0, doc="weight exponent κ: errors/(1+‖x‖^κ)"),
-        "r_min": _Key("float", 0.01, above=0.0, doc="radial_shells: smallest radius"),
-        "r_max": _Key("float", 100.0, above=0.0, doc="radial_shells: largest radius"),
-        "num_shells": _Key("int", 16, minimum=1, doc="radial_shells: number of shells"),
-        "std": _Key("float", 1.0, above=0.0, doc="gaussian: standard deviation"),
-        "low": _Key("float", None, doc="uniform_box/halton/grid: lower corner [box[0]]"),
-        "high": _Key("float", None, doc="uniform_box/halton/grid: upper corner [box[1]]"),
-        "per_axis": _Key("int", 3, minimum=1, doc="grid: points per axis"),
-        "box_points": _Key("int", 65536, minimum=1,
-                           doc="uniform points on the box for the relative L2 errors"),
-        "chunk_size": _Key("int", 8192, minimum=1),
-    },
-}
 
-# Sections that each solver needs (others may be present but are then unused).
-_NEEDS = {
-    "learning": ("problem", "network", "optimizer", "training", "sweep"),
-    "constructive": ("problem", "constructive", "sweep"),
-    "global": ("problem", "constructive", "sweep"),
-}
-_BS_ONLY = ("rate", "volatility", "correlation", "strike")
+def _plain(value):
+    """Tuples (and nested tuples) as lists, as TOML and JSON have them."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Section:
+    """Mixin: ``to_dict()`` of a section, lists for tuples, in field order."""
+
+    def to_dict(self) -> dict:
+        """The section as a JSON-able dict (field order; tuples as lists)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProblemConfig(_Section):
+    """``[problem]``: the Kolmogorov PDE (a :mod:`jrelu.pde` problem)."""
+
+    name: str = _key(choices=PROBLEM_NAMES)
+    dimension: int = _key(minimum=1, doc="d")
+    T: float | None = _key(None, above=0.0, doc="time horizon / maturity")
+    box: tuple[float, float] | None = _key(None, doc="[a, b]: ξ uniform on [a, b]^d")
+    rate: float | None = _key(None, doc="Black–Scholes r")
+    volatility: float | tuple[float, ...] | None = _key(None, above=0.0,
+                                                        doc="σ_i, one or d numbers")
+    correlation: float | None = _key(None, above=-1.0, below=1.0, doc="pairwise ρ")
+    strike: float | None = _key(None, above=0.0, doc="K")
+
+    def to_dict(self) -> dict:
+        """The section as a dict; the Black–Scholes keys only for that problem."""
+        out = super().to_dict()
+        if self.name != "black_scholes_geometric":
+            for key in _BS_ONLY:
+                out.pop(key)
+        return out
+
+    def build(self):
+        """The :class:`jrelu.pde.Problem` this section describes."""
+        from .pde import make_problem
+
+        params = {"dim": self.dimension, "T": self.T, "box": self.box}
+        if self.name == "black_scholes_geometric":
+            params.update({k: getattr(self, k) for k in _BS_ONLY})
+        return make_problem(self.name, **params)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NetworkConfig(_Section):
+    """``[network]`` (learning): the architecture ``(d, *hidden, 1)``."""
+
+    hidden: tuple[int, ...] = _key(minimum=1, doc="hidden widths N_1, ..., N_{L-1}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OptimizerConfig(_Section):
+    """``[optimizer]`` (learning): the optax optimizer and its learning-rate schedule."""
+
+    name: str = _key("adam", choices=("adam", "adamw", "sgd"))
+    learning_rate: float = _key(1e-3, above=0.0)
+    schedule: str = _key("cosine", choices=("constant", "cosine", "exponential", "piecewise"))
+    final_learning_rate: float | None = _key(None, above=0.0,
+                                             doc="end of cosine/exponential decay [lr/100]")
+    warmup_steps: int = _key(0, minimum=0, doc="linear warm-up from 0")
+    milestones: tuple[float, ...] = _key([0.5, 0.75], above=0.0, below=1.0,
+                                         doc="piecewise: fractions of the steps where lr is "
+                                             "multiplied")
+    decay_factor: float = _key(0.1, above=0.0, doc="piecewise: the multiplier")
+    weight_decay: float = _key(1e-4, minimum=0.0, doc="adamw")
+    momentum: float = _key(0.9, minimum=0.0, below=1.0, doc="sgd (0: plain SGD)")
+    clip_norm: float | None = _key(None, above=0.0, doc="clip the global gradient norm")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainingConfig(_Section):
+    """``[training]`` (learning): steps, batch size, checkpoints and progress lines."""
+
+    steps: int = _key(minimum=1)
+    batch_size: int = _key(minimum=1)
+    checkpoint_every: int = _key(1000, minimum=1, doc="steps between checkpoints")
+    log_every: int | None = _key(None, minimum=1, doc="steps between progress lines "
+                                                      "[steps/20]")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConstructiveConfig(_Section):
+    """``[constructive]`` (constructive / global solvers): networks built, not trained."""
+
+    paths: int = _key(64, minimum=1, doc="n, Feynman–Kac paths of the averaging network")
+    paths_study: tuple[int, ...] = _key([1, 4, 16, 64], minimum=1,
+                                        doc="n values of the error-vs-n study")
+    square_depth: int = _key(8, minimum=1, doc="m of the squaring network")
+    bound: float | None = _key(None, above=0.0,
+                               doc="the squaring network is accurate on [-bound, bound] per "
+                                   "coordinate")
+    epsilon: float = _key(0.1, above=0.0, doc="global: target accuracy ε")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepConfig(_Section):
+    """``[sweep]``: the weighted error sweep and the relative errors on the box."""
+
+    sampler: str = _key("radial_shells", choices=SAMPLERS)
+    points: int = _key(4096, minimum=1, doc="points of the weighted sweep")
+    kappa: float = _key(0.0, minimum=0.0, doc="weight exponent κ: errors/(1+‖x‖^κ)")
+    r_min: float = _key(0.01, above=0.0, doc="radial_shells: smallest radius")
+    r_max: float = _key(100.0, above=0.0, doc="radial_shells: largest radius")
+    num_shells: int = _key(16, minimum=1, doc="radial_shells: number of shells")
+    std: float = _key(1.0, above=0.0, doc="gaussian: standard deviation")
+    low: float | None = _key(None, doc="uniform_box/halton/grid: lower corner [box[0]]")
+    high: float | None = _key(None, doc="uniform_box/halton/grid: upper corner [box[1]]")
+    per_axis: int = _key(3, minimum=1, doc="grid: points per axis")
+    box_points: int = _key(65536, minimum=1,
+                           doc="uniform points on the box for the relative L2 errors")
+    chunk_size: int = _key(8192, minimum=1)
+
+
+_ALL = SOLVERS
+_LEARNING = ("learning",)
+_BUILT = ("constructive", "global")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """A whole ``jrelu run`` config: the top-level keys and one field per section.
+
+    Sections a solver does not use are ``None`` unless the file has them. Build one with
+    :func:`load_config` or :func:`parse_config` (which validate); :meth:`to_dict` is the
+    ``config`` echoed in ``report.json``.
+    """
+
+    name: str | None = _key(None, doc="run name (default: the file stem)")
+    seed: int = _key(0, minimum=0, doc="PRNG seed of the whole run")
+    dtype: str = _key("float32", choices=("float32", "float64"))
+    solver: str = _key("learning", choices=SOLVERS)
+    problem: ProblemConfig | None = _section(ProblemConfig, needed_by=_ALL)
+    network: NetworkConfig | None = _section(NetworkConfig, needed_by=_LEARNING)
+    optimizer: OptimizerConfig | None = _section(OptimizerConfig, needed_by=_LEARNING)
+    training: TrainingConfig | None = _section(TrainingConfig, needed_by=_LEARNING)
+    constructive: ConstructiveConfig | None = _section(ConstructiveConfig, needed_by=_BUILT)
+    sweep: SweepConfig | None = _section(SweepConfig, needed_by=_ALL)
+
+    def to_dict(self) -> dict:
+        """The config as a JSON-able dict: top-level keys, then the sections present."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if "section" in f.metadata:
+                if value is not None:
+                    out[f.name] = value.to_dict()
+            else:
+                out[f.name] = _plain(value)
+        return out
+
+
+def _scalar_fields(cls) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if "section" not in f.metadata]
+
+
+def _section_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(RunConfig) if "section" in f.metadata]
+
+
+#: Section name -> its dataclass, in file order.
+SECTIONS: dict[str, type] = {f.name: f.metadata["section"] for f in _section_fields()}
+
+
+# -- the validator ---------------------------------------------------------------------
 
 
 def _fail(source, key, msg):
@@ -147,7 +256,57 @@ def _type_name(v):
             list: "a list", dict: "a table"}.get(type(v), type(v).__name__)
 
 
-def _check_number(source, key, spec: _Key, v, integer: bool):
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """What a field accepts: its kind (from its type) and bounds (from its metadata)."""
+
+    kind: str  # int | float | str | bool | ints | floats | pair | float_or_floats
+    required: bool
+    default: Any
+    minimum: float | None = None  # inclusive
+    above: float | None = None  # exclusive lower bound
+    below: float | None = None  # exclusive upper bound
+    choices: tuple | None = None
+    doc: str = ""
+
+
+def _kind(tp) -> str:
+    """The kind of value a field type accepts (``None`` in a union only marks an unset
+    default: TOML has no null)."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)] \
+        if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union else [tp]
+    if len(args) == 2 and float in args:
+        (other,) = [a for a in args if a is not float]
+        if typing.get_args(other) == (float, ...):
+            return "float_or_floats"
+    if len(args) != 1:
+        raise TypeError(f"unsupported config field type {tp!r}")
+    (tp,) = args
+    if tp in (int, float, str, bool):
+        return tp.__name__
+    if typing.get_origin(tp) is tuple:
+        targs = typing.get_args(tp)
+        if targs == (int, ...):
+            return "ints"
+        if targs == (float, ...):
+            return "floats"
+        if targs == (float, float):
+            return "pair"
+    raise TypeError(f"unsupported config field type {tp!r}")
+
+
+def _specs(cls) -> dict[str, _Spec]:
+    """The schema of a config dataclass, read from its fields."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in _scalar_fields(cls):
+        m = f.metadata
+        out[f.name] = _Spec(_kind(hints[f.name]), f.default is dataclasses.MISSING, f.default,
+                            m["minimum"], m["above"], m["below"], m["choices"], m["doc"])
+    return out
+
+
+def _check_number(source, key, spec: _Spec, v, integer: bool):
     if isinstance(v, bool) or not isinstance(v, int if integer else (int, float)):
         want = "an integer" if integer else "a number"
         _fail(source, key, f"must be {want}, got {_type_name(v)} {v!r}")
@@ -165,7 +324,8 @@ def _check_number(source, key, spec: _Key, v, integer: bool):
     return v
 
 
-def _check_value(source, key, spec: _Key, v):
+def _check_value(source, key, spec: _Spec, v):
+    """``v`` checked against ``spec``, as the dataclass stores it (lists as tuples)."""
     kind = spec.kind
     if kind in ("int", "float"):
         return _check_number(source, key, spec, v, kind == "int")
@@ -182,8 +342,8 @@ def _check_value(source, key, spec: _Key, v):
     if kind in ("ints", "floats"):
         if not isinstance(v, list) or not v:
             _fail(source, key, f"must be a non-empty list, got {_type_name(v)} {v!r}")
-        return [_check_number(source, f"{key}[{i}]", spec, x, kind == "ints")
-                for i, x in enumerate(v)]
+        return tuple(_check_number(source, f"{key}[{i}]", spec, x, kind == "ints")
+                     for i, x in enumerate(v))
     if kind == "float_or_floats":
         if isinstance(v, list):
             return _check_value(source, key, dataclasses.replace(spec, kind="floats"), v)
@@ -194,144 +354,142 @@ def _check_value(source, key, spec: _Key, v):
         a, b = (_check_number(source, f"{key}[{i}]", spec, x, False) for i, x in enumerate(v))
         if not a < b:
             _fail(source, key, f"must satisfy a < b, got [{a:g}, {b:g}]")
-        return [a, b]
+        return (a, b)
     raise AssertionError(kind)
 
 
-def _problem_defaults(name: str) -> dict:
-    from .pde import PROBLEMS
+def _parse_section(source, section: str, cls, given: dict, needed: bool, solver: str):
+    """The section ``cls`` from the table ``given``; None if it lacks a required key but
+    the solver does not use it."""
+    specs = _specs(cls)
+    for key in given:
+        if key not in specs:
+            _fail(source, f"{section}.{key}",
+                  f"unknown key; allowed in [{section}]: {', '.join(specs)}")
+    values, complete = {}, True
+    for key, spec in specs.items():
+        full = f"{section}.{key}"
+        if key in given:
+            values[key] = _check_value(source, full, spec, given[key])
+        elif spec.required:
+            if needed:
+                _fail(source, full, f"missing (required for solver = {solver!r})")
+            complete = False
+    return cls(**values) if complete else None
 
-    cls = PROBLEMS[name]
-    fields = {f.name: f.default for f in dataclasses.fields(cls)}
-    out = {"T": fields["T"], "box": list(fields["box"])}
-    if name == "black_scholes_geometric":
-        out.update(rate=fields["rate"], volatility=fields["volatility"],
-                   correlation=fields["correlation"], strike=fields["strike"])
-    return out
 
-
-def parse_config(raw: dict, source: str = "<config>") -> dict:
+def parse_config(raw: dict, source: str = "<config>") -> RunConfig:
     """Validate a config dict (as :func:`tomllib.load` returns it); fill in defaults.
+
+    Every check comes from the fields of :class:`RunConfig` and its section dataclasses
+    (type, bounds and choices), followed by the checks that relate several keys.
 
     Raises:
       ConfigError: one line naming ``source`` and the offending key.
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a TOML table")
-    out: dict[str, Any] = {}
-    sections = [s for s in SCHEMA if s]
+    top = _specs(RunConfig)
+    sections = SECTIONS
     for key in raw:
-        if key not in SCHEMA[""] and key not in sections:
+        if key not in top and key not in sections:
             _fail(source, key, f"unknown key; allowed top-level keys: "
-                               f"{', '.join(list(SCHEMA['']) + sections)}")
-    for key, spec in SCHEMA[""].items():
+                               f"{', '.join(list(top) + list(sections))}")
+    values: dict[str, Any] = {}
+    for key, spec in top.items():
         if key in raw:
             if isinstance(raw[key], dict):
                 _fail(source, key, "must be a value, not a table")
-            out[key] = _check_value(source, key, spec, raw[key])
-        else:
-            out[key] = spec.default
-    solver = out["solver"]
-    for section in sections:
+            values[key] = _check_value(source, key, spec, raw[key])
+    solver = values.get("solver", top["solver"].default)
+    for f in _section_fields():
+        section, cls = f.name, f.metadata["section"]
+        needed = solver in f.metadata["needed_by"]
         present = section in raw
         if present and not isinstance(raw[section], dict):
             _fail(source, section, f"must be a table [{section}], got {_type_name(raw[section])}")
-        if not present and section not in _NEEDS[solver]:
+        if not present and not needed:
             continue
-        given = raw.get(section, {})
-        schema = SCHEMA[section]
-        for key in given:
-            if key not in schema:
-                _fail(source, f"{section}.{key}",
-                      f"unknown key; allowed in [{section}]: {', '.join(schema)}")
-        values = {}
-        for key, spec in schema.items():
-            full = f"{section}.{key}"
-            if key in given:
-                values[key] = _check_value(source, full, spec, given[key])
-            elif spec.default is _REQUIRED:
-                if section in _NEEDS[solver]:
-                    _fail(source, full, f"missing (required for solver = {solver!r})")
-            else:
-                values[key] = spec.default
-        out[section] = values
-    _check_problem(out, source)
-    _check_cross(out, source)
-    return out
+        values[section] = _parse_section(source, section, cls, raw.get(section, {}), needed,
+                                         solver)
+    cfg = RunConfig(**values)
+    cfg = _complete_problem(cfg, source)
+    return _check_cross(cfg, source)
 
 
-def _check_problem(cfg, source):
-    prob = cfg["problem"]
-    name = prob["name"]
-    if name != "black_scholes_geometric":
+def _problem_defaults(name: str) -> dict:
+    from .pde import PROBLEMS
+
+    fields = {f.name: f.default for f in dataclasses.fields(PROBLEMS[name])}
+    keys = ("T", "box") + (_BS_ONLY if name == "black_scholes_geometric" else ())
+    return {k: fields[k] for k in keys}
+
+
+def _complete_problem(cfg: RunConfig, source) -> RunConfig:
+    """The problem's defaults filled in, and the problem built once (its own checks)."""
+    prob = cfg.problem
+    if prob.name != "black_scholes_geometric":
         for key in _BS_ONLY:
-            if prob.get(key) is not None:
+            if getattr(prob, key) is not None:
                 _fail(source, f"problem.{key}", f"only applies to black_scholes_geometric, "
-                                                f"not {name!r}")
-            prob.pop(key, None)
-    defaults = _problem_defaults(name)
-    for key, value in defaults.items():
-        if prob.get(key) is None:
-            prob[key] = value
-    vol = prob.get("volatility")
-    if isinstance(vol, list) and len(vol) != prob["dimension"]:
-        _fail(source, "problem.volatility", f"must be one number or {prob['dimension']} numbers "
-                                            f"(the dimension), got {len(vol)}")
+                                                f"not {prob.name!r}")
+    fill = {k: v for k, v in _problem_defaults(prob.name).items() if getattr(prob, k) is None}
+    prob = dataclasses.replace(prob, **fill)
+    if isinstance(prob.volatility, tuple) and len(prob.volatility) != prob.dimension:
+        _fail(source, "problem.volatility", f"must be one number or {prob.dimension} numbers "
+                                            f"(the dimension), got {len(prob.volatility)}")
     try:
-        build_problem(cfg)
-    except ValueError as e:
+        prob.build()
+    except (TypeError, ValueError) as e:
         msg = str(e)
         field = msg.split(" ", 1)[0]
         key = {"dim": "dimension"}.get(field, field).split("[")[0]
-        _fail(source, f"problem.{key}" if key in SCHEMA["problem"] else "problem", msg)
+        _fail(source, f"problem.{key}" if key in _specs(ProblemConfig) else "problem", msg)
+    return dataclasses.replace(cfg, problem=prob)
 
 
-def _check_cross(cfg, source):
-    if cfg["solver"] == "learning":
-        tr = cfg["training"]
-        if tr["log_every"] is None:
-            tr["log_every"] = max(1, tr["steps"] // 20)
-        opt = cfg["optimizer"]
-        if opt["final_learning_rate"] is None:
-            opt["final_learning_rate"] = opt["learning_rate"] / 100
-        if opt["warmup_steps"] >= tr["steps"]:
+def _check_cross(cfg: RunConfig, source) -> RunConfig:
+    """The checks that relate several keys, and the defaults computed from other keys."""
+    if cfg.solver == "learning":
+        tr, opt = cfg.training, cfg.optimizer
+        if tr.log_every is None:
+            tr = dataclasses.replace(tr, log_every=max(1, tr.steps // 20))
+        if opt.final_learning_rate is None:
+            opt = dataclasses.replace(opt, final_learning_rate=opt.learning_rate / 100)
+        if opt.warmup_steps >= tr.steps:
             _fail(source, "optimizer.warmup_steps", f"must be smaller than training.steps = "
-                                                    f"{tr['steps']}, got {opt['warmup_steps']}")
-        if sorted(opt["milestones"]) != opt["milestones"]:
-            _fail(source, "optimizer.milestones", f"must be increasing, got {opt['milestones']}")
-    sw = cfg["sweep"]
-    if sw["sampler"] == "radial_shells" and not sw["r_min"] <= sw["r_max"]:
-        _fail(source, "sweep.r_min", f"must be ≤ sweep.r_max = {sw['r_max']:g}, got "
-                                     f"{sw['r_min']:g}")
-    if sw["sampler"] == "radial_shells" and sw["num_shells"] == 1 and sw["r_min"] != sw["r_max"]:
+                                                    f"{tr.steps}, got {opt.warmup_steps}")
+        if sorted(opt.milestones) != list(opt.milestones):
+            _fail(source, "optimizer.milestones", f"must be increasing, got "
+                                                  f"{list(opt.milestones)}")
+        cfg = dataclasses.replace(cfg, training=tr, optimizer=opt)
+    sw, prob = cfg.sweep, cfg.problem
+    if sw.sampler == "radial_shells" and not sw.r_min <= sw.r_max:
+        _fail(source, "sweep.r_min", f"must be ≤ sweep.r_max = {sw.r_max:g}, got {sw.r_min:g}")
+    if sw.sampler == "radial_shells" and sw.num_shells == 1 and sw.r_min != sw.r_max:
         _fail(source, "sweep.num_shells", "= 1 needs sweep.r_min = sweep.r_max")
-    lo = sw["low"] if sw["low"] is not None else cfg["problem"]["box"][0]
-    hi = sw["high"] if sw["high"] is not None else cfg["problem"]["box"][1]
+    lo = sw.low if sw.low is not None else prob.box[0]
+    hi = sw.high if sw.high is not None else prob.box[1]
     if not lo < hi:
         _fail(source, "sweep.high", f"must be > sweep.low = {lo:g}, got {hi:g}")
-    if cfg["problem"]["name"] == "black_scholes_geometric":
-        if sw["sampler"] in ("radial_shells", "gaussian"):
-            _fail(source, "sweep.sampler", f"{sw['sampler']!r} leaves (0, ∞)^d where asset "
+    if prob.name == "black_scholes_geometric":
+        if sw.sampler in ("radial_shells", "gaussian"):
+            _fail(source, "sweep.sampler", f"{sw.sampler!r} leaves (0, ∞)^d where asset "
                                            "prices live; use uniform_box, halton or grid")
         if lo <= 0:
             _fail(source, "sweep.low", f"must be > 0 for asset prices, got {lo:g}")
-    if cfg["solver"] in ("constructive", "global") and cfg["problem"]["name"] != "heat_square":
-        _fail(source, "solver", f"{cfg['solver']!r} needs problem.name = 'heat_square' (it "
-                                f"uses the squaring network for φ = ‖x‖²), got "
-                                f"{cfg['problem']['name']!r}")
+    if cfg.solver in ("constructive", "global") and prob.name != "heat_square":
+        _fail(source, "solver", f"{cfg.solver!r} needs problem.name = 'heat_square' (it "
+                                f"uses the squaring network for φ = ‖x‖²), got {prob.name!r}")
+    return cfg
 
 
-def build_problem(cfg: dict):
+def build_problem(cfg: RunConfig):
     """The :class:`jrelu.pde.Problem` a validated config describes."""
-    from .pde import make_problem
+    return cfg.problem.build()
 
-    prob = dict(cfg["problem"])
-    name = prob.pop("name")
-    prob["dim"] = prob.pop("dimension")
-    prob["box"] = tuple(prob["box"])
-    if isinstance(prob.get("volatility"), list):
-        prob["volatility"] = tuple(prob["volatility"])
-    return make_problem(name, **prob)
+
+# -- files and overrides ---------------------------------------------------------------
 
 
 def apply_overrides(raw: dict, overrides, source: str = "--set") -> dict:
@@ -369,10 +527,11 @@ def default_config_text() -> str:
     return (files("jrelu") / "configs" / DEFAULT_CONFIG).read_text(encoding="utf-8")
 
 
-def load_config(path=None, overrides=None) -> dict:
+def load_config(path=None, overrides=None) -> RunConfig:
     """Read and validate a config file (``None``: the packaged default), with overrides.
 
-    Returns the validated dict (defaults filled in, ``name`` set to the file stem if absent).
+    Returns the validated :class:`RunConfig` (defaults filled in, ``name`` set to the file
+    stem if absent).
 
     Raises:
       ConfigError: a missing or unreadable file, invalid TOML (with its line), or any
@@ -398,18 +557,21 @@ def load_config(path=None, overrides=None) -> dict:
     name = os.path.splitext(os.path.basename(source))[0]
     raw = apply_overrides(raw, overrides)
     cfg = parse_config(raw, os.path.basename(source))
-    if cfg["name"] is None:
-        cfg["name"] = name
+    if cfg.name is None:
+        cfg = dataclasses.replace(cfg, name=name)
     return cfg
 
 
 def describe() -> str:
     """The schema as text: one line a key with type, default and bounds."""
     lines = []
-    for section, keys in SCHEMA.items():
+    for section, cls in [("", RunConfig), *SECTIONS.items()]:
         lines.append(f"[{section}]" if section else "(top level)")
-        for key, spec in keys.items():
-            default = "required" if spec.default is _REQUIRED else f"default {spec.default!r}"
+        for key, spec in _specs(cls).items():
+            default = "required" if spec.required else f"default {_plain(spec.default)!r}"
             extra = f" one of {list(spec.choices)}" if spec.choices else ""
-            lines.append(f"  {key:22s} {spec.kind:16s} {default}{extra}  {spec.doc}")
+            for rel, bound in (("≥", spec.minimum), (">", spec.above), ("<", spec.below)):
+                if bound is not None:
+                    extra += f" {rel} {bound:g}"
+            lines.append(f"  {key:22s} {spec.kind:16s} {default}{extra}  {spec.doc}".rstrip())
     return "\n".join(lines)

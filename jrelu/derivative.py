@@ -1,4 +1,4 @@
-r"""The network derivative :math:`D^N\Phi` (MATH.md §2, [BEGJ]).
+r"""The network derivative :math:`D^N\Phi`, one-sided and limiting derivatives, kink reports.
 
 .. math::
     D^N\Phi(x)=A_L\,\mathrm{diag}(D\varrho(R_{L-1}\Phi(x)))\,A_{L-1}\cdots
@@ -9,19 +9,36 @@ and obeys the chain rule :math:`D^N(\Psi\circ\Phi)(x)=D^N\Psi(R\Phi(x))\,D^N\Phi
 at *every* x. Because :class:`~jrelu.Activation` fixes :math:`D\varrho` through a
 custom JVP, ``jax.jacrev``/``jax.jacfwd`` of :func:`jrelu.realize` return the same
 matrix, kinks included.
+
+At a kink, :math:`D^N\Phi(x)` may lie outside the Clarke Jacobian. The exact one-sided
+:func:`directional_derivative`, the :func:`lexicographic_jacobian` (an element of the
+B-subdifferential :math:`\partial_B R\Phi(x)` at every x) and :func:`limiting_jacobians`
+give Clarke-correct derivatives there; :func:`kink_report` says where they are needed.
+
+References:
+  Berner, Elbrächter, Grohs, Jentzen (2019),
+  `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_; the lexicographic derivative:
+  Nesterov, Lexicographic differentiation of nonsmooth functions, Math. Program. 104 (2005);
+  Khan, Barton, A vector forward mode of automatic differentiation for generalized
+  derivative evaluation, Optim. Methods Softw. 30 (2015).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.optimize
+from jax.typing import ArrayLike
 
+from . import _checks
 from .activations import Activation, relu
 from .network import Network, check_input, preactivations
 
@@ -32,30 +49,53 @@ __all__ = [
     "kink_report",
     "directional_derivative",
     "lexicographic_jacobian",
+    "lexicographic_pattern",
     "LimitingJacobians",
     "limiting_jacobians",
+    "HullDistance",
+    "hull_distance",
 ]
 
 
-def derivative(net: Network, x, activation: Activation = relu) -> jax.Array:
+def derivative(net: Network, x: ArrayLike, *, activation: Activation = relu) -> jax.Array:
     r"""The network derivative :math:`D^N\Phi(x)` by the product formula.
 
-    Args:
-      net: the network :math:`((A_1,b_1),\dots,(A_L,b_L))`.
-      x: shape ``(N_0,)`` or ``(..., N_0)``.
-      activation: :math:`\varrho`; its :meth:`~jrelu.Activation.deriv` is the
-        :math:`D\varrho` in the formula.
-
-    Returns:
-      shape ``(N_L, N_0)`` or ``(..., N_L, N_0)``.
+    .. math::
+        D^N\Phi(x)=A_L\,\mathrm{diag}(D\varrho(R_{L-1}\Phi(x)))\,A_{L-1}\cdots
+        \mathrm{diag}(D\varrho(R_1\Phi(x)))\,A_1 .
 
     One forward pass computes the pre-activations :math:`R_1\Phi(x),\dots,
     R_{L-1}\Phi(x)`; the product is then accumulated with batched matrix products,
     from the output side (reverse order, :math:`N_L\cdot\sum_k N_kN_{k-1}` flops a
     point) when :math:`N_L<N_0`, from the input side (forward order,
     :math:`N_0\cdot\sum_k N_kN_{k-1}`) otherwise.
+
+    Args:
+      net: the network :math:`((A_1,b_1),\dots,(A_L,b_L))`.
+      x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+      activation: (keyword-only) :math:`\varrho` (default ReLU); its
+        :meth:`~jrelu.Activation.deriv` is the :math:`D\varrho` in the formula.
+
+    Returns:
+      shape ``(N_L, N_0)`` or ``(..., N_L, N_0)``.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
+        :class:`~jrelu.Activation`.
+      ValueError: if the last axis of ``x`` is not :math:`N_0`.
+
+    Example:
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)  # 2 relu(x) - 3 relu(-x)
+        >>> jrelu.derivative(net, jnp.array([[-1.0], [0.0], [1.0]]))[:, 0, 0].tolist()
+        [3.0, 0.0, 2.0]
+        >>> float(jrelu.derivative(net, jnp.zeros(1),
+        ...                        activation=jrelu.ReLU(deriv_at_kink=1.0))[0, 0])
+        5.0
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019), `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    return value_and_derivative(net, x, activation)[1]
+    return value_and_derivative(net, x, activation=activation)[1]
 
 
 #: Batches of at least this many points are evaluated in blocks of ``_BLOCK`` points.
@@ -63,18 +103,48 @@ _BLOCKED_FROM = 4096
 _BLOCK = 1024
 
 
-def value_and_derivative(net: Network, x, activation: Activation = relu):
-    r""":math:`(R\Phi(x), D^N\Phi(x))` from one shared forward pass.
+def value_and_derivative(net: Network, x: ArrayLike, *,
+                         activation: Activation = relu) -> tuple[jax.Array, jax.Array]:
+    r"""The value and the network derivative, :math:`(R\Phi(x), D^N\Phi(x))`, from one
+    shared forward pass.
+
+    .. math::
+        x\mapsto\bigl(R\Phi(x),\ A_L\,\mathrm{diag}(D\varrho(R_{L-1}\Phi(x)))\cdots
+        \mathrm{diag}(D\varrho(R_1\Phi(x)))\,A_1\bigr).
 
     The same operations as :func:`jrelu.realize` and :func:`derivative`; only the forward
-    pass is shared (what an error sweep of values and derivatives needs). Shapes
-    ``(..., N_L)`` and ``(..., N_L, N_0)``.
+    pass is shared (what an error sweep of values and derivatives needs), like
+    ``jax.value_and_grad``.
 
     Batches of at least 4096 points are evaluated in blocks of 1024 points (``lax.map``),
     so that each block's activations stay in cache: on the ``jrelu bench derivative``
     network this raises the rate from about 60% to about 85% of the machine's matmul peak.
     Every point is computed by the same formula either way.
+
+    Args:
+      net: the network.
+      x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+      activation: (keyword-only) :math:`\varrho` (default ReLU).
+
+    Returns:
+      ``(value, jacobian)`` of shapes ``(..., N_L)`` and ``(..., N_L, N_0)``.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
+        :class:`~jrelu.Activation`.
+      ValueError: if the last axis of ``x`` is not :math:`N_0`.
+
+    Example:
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)
+        >>> y, J = jrelu.value_and_derivative(net, jnp.array([-1.0]))
+        >>> y.tolist(), J.tolist()
+        ([-3.0], [[3.0]])
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019), `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
+    _checks.network("net", net)
+    _checks.activation("activation", activation)
     x = check_input(net, x)
     batch = x.shape[:-1]
     n = math.prod(batch)
@@ -115,36 +185,6 @@ def _masked_product(net: Network, masks, batch_shape) -> jax.Array:
     return jnp.broadcast_to(J, batch_shape + J.shape[-2:])
 
 
-def _check_activation(activation) -> Activation:
-    if not isinstance(activation, Activation):
-        raise TypeError(f"activation must be a jrelu.Activation (e.g. jrelu.relu), got "
-                        f"{type(activation).__name__}: {activation!r}")
-    return activation
-
-
-def _check_network(net) -> Network:
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a jrelu.Network, got {type(net).__name__}")
-    return net
-
-
-def _is_concrete(x) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
-def _check_finite_array(name: str, x) -> None:
-    """ValueError naming the first non-finite entry of ``x`` (skipped under ``jit``)."""
-    if not _is_concrete(x):
-        return
-    arr = np.asarray(x)
-    if not np.issubdtype(arr.dtype, np.inexact):
-        return
-    bad = np.argwhere(~np.isfinite(arr))
-    if bad.size:
-        idx = tuple(int(i) for i in bad[0])
-        raise ValueError(f"{name} has a non-finite entry {arr[idx]} at index {idx}")
-
-
 # -- kink reports --------------------------------------------------------------
 
 
@@ -166,20 +206,30 @@ class KinkReport(NamedTuple):
 
     A NamedTuple, hence a pytree: it can be returned from ``jit``. Layers are the hidden
     layers k = 1, …, L−1 (the output layer has no activation). "Exact" means
-    :math:`R_k\Phi(x)_i` equals a kink of :math:`\varrho` exactly, "near" means
-    :math:`|R_k\Phi(x)_i-\kappa|\le` ``tol`` (both via :meth:`Activation.at_kink`).
+    :math:`R_k\Phi(x)_i` equals a kink :math:`\kappa` of :math:`\varrho` exactly, "near"
+    means
 
-    Fields:
+    .. math::
+        |R_k\Phi(x)_i-\kappa|\le\texttt{tol}
+
+    (both via :meth:`jrelu.Activation.kink_mask`).
+
+    Attributes:
       exact_counts: per hidden layer, an int scalar: the number of (point, neuron) pairs
         exactly at a kink.
       near_counts: per hidden layer, an int scalar: the same with tolerance ``tol``.
       neuron_hits: per hidden layer, an int array ``(N_k,)``: for each neuron the number
         of points where it is exactly at a kink.
-      point_counts: int array ``X.shape[:-1]``: the number of neurons (all layers)
+      point_counts: int array ``x.shape[:-1]``: the number of neurons (all layers)
         exactly at a kink at each point.
-      affected: bool array ``X.shape[:-1]``: the point has an exact kink in some layer.
-      may_differ: bool array ``X.shape[:-1]``: :math:`D^N\Phi(x)` may differ from every
+      affected: bool array ``x.shape[:-1]``: the point has an exact kink in some layer.
+      may_differ: bool array ``x.shape[:-1]``: :math:`D^N\Phi(x)` may differ from every
         limiting Jacobian at x (see :func:`kink_report` for the exact criterion).
+
+    Example:
+        >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.array([[0.0], [1.0]]))
+        >>> int(rep.total_exact), rep.affected.tolist()
+        (2, [True, False])
     """
 
     exact_counts: tuple
@@ -190,40 +240,53 @@ class KinkReport(NamedTuple):
     may_differ: jax.Array
 
     @property
-    def total_exact(self):
-        """Number of (point, neuron) pairs exactly at a kink, over all hidden layers."""
+    def total_exact(self) -> jax.Array:
+        r"""The number of (point, neuron) pairs exactly at a kink, over all hidden layers.
+
+        Example:
+            >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.zeros((3, 1)))
+            >>> int(rep.total_exact)
+            6
+        """
         return sum(self.exact_counts, jnp.zeros((), int))
 
     @property
-    def total_near(self):
-        """Number of (point, neuron) pairs within ``tol`` of a kink, over all hidden layers."""
+    def total_near(self) -> jax.Array:
+        r"""The number of (point, neuron) pairs within ``tol`` of a kink, all hidden layers.
+
+        Example:
+            >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.array([[0.0], [0.5]]),
+            ...                         tol=0.5)
+            >>> int(rep.total_near)
+            4
+        """
         return sum(self.near_counts, jnp.zeros((), int))
 
     @property
-    def num_affected(self):
-        """Number of points with an exact kink."""
+    def num_affected(self) -> jax.Array:
+        r"""The number of points with an exact kink.
+
+        Example:
+            >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.array([[0.0], [0.5]]))
+            >>> int(rep.num_affected)
+            1
+        """
         return jnp.sum(self.affected)
 
     @property
-    def num_may_differ(self):
-        r"""Number of points where :math:`D^N\Phi` may not be a limiting Jacobian."""
+    def num_may_differ(self) -> jax.Array:
+        r"""The number of points where :math:`D^N\Phi` may not be a limiting Jacobian.
+
+        Example:
+            >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.array([[0.0], [0.5]]))
+            >>> int(rep.num_may_differ)
+            1
+        """
         return jnp.sum(self.may_differ)
 
-    def summary(self) -> dict:
-        """Plain Python ints and lists, ready for ``json.dumps`` (needs concrete arrays)."""
-        return {
-            "exact_counts": [int(c) for c in self.exact_counts],
-            "near_counts": [int(c) for c in self.near_counts],
-            "total_exact": int(self.total_exact),
-            "total_near": int(self.total_near),
-            "num_points": int(np.size(self.affected)),
-            "num_affected": int(self.num_affected),
-            "num_may_differ": int(self.num_may_differ),
-            "neurons_hit": [int(np.count_nonzero(np.asarray(h))) for h in self.neuron_hits],
-        }
 
-
-def kink_report(net: Network, X, tol=0.0, activation: Activation = relu) -> KinkReport:
+def kink_report(net: Network, x: ArrayLike, *, tol: float = 0.0,
+                activation: Activation = relu) -> KinkReport:
     r"""Count the (point, neuron) pairs of a batch that sit on a kink, and flag where
     :math:`D^N\Phi` may fail to be a limiting Jacobian.
 
@@ -233,12 +296,26 @@ def kink_report(net: Network, X, tol=0.0, activation: Activation = relu) -> Kink
 
     Args:
       net: the network.
-      X: inputs, shape ``(N_0,)`` or ``(..., N_0)``.
-      tol: nonnegative; the "near" counts use :math:`|z-\kappa|\le` ``tol``.
-      activation: :math:`\varrho`; its :meth:`~jrelu.Activation.at_kink` is the kink mask.
+      x: inputs, shape ``(N_0,)`` or ``(..., N_0)``.
+      tol: (keyword-only) nonnegative; the "near" counts use :math:`|z-\kappa|\le`
+        ``tol``.
+      activation: (keyword-only) :math:`\varrho` (default ReLU); its
+        :meth:`~jrelu.Activation.kink_mask` is the kink mask.
 
     Returns:
       a :class:`KinkReport`.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`~jrelu.Network`, ``activation`` not an
+        :class:`~jrelu.Activation`, or ``tol`` not a real number.
+      ValueError: if the last axis of ``x`` is not :math:`N_0`, or ``tol`` is negative or
+        not finite.
+
+    Example:
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)
+        >>> rep = jrelu.kink_report(net, jnp.array([[-1.0], [0.0]]))
+        >>> rep.point_counts.tolist(), rep.may_differ.tolist()
+        ([0, 2], [False, True])
 
     **The criterion for** ``may_differ``. Let :math:`m(x)` be the number of hidden neurons
     with :math:`R_k\Phi(x)_i` exactly at a kink :math:`\kappa`. Then ``may_differ`` is
@@ -263,24 +340,26 @@ def kink_report(net: Network, X, tol=0.0, activation: Activation = relu) -> Kink
     exactly in these cases: two or more neurons at a kink at x (then :math:`D^N` is a
     limiting Jacobian iff the pattern it uses is realized by an adjacent piece, which takes
     a linear-programming feasibility check to decide, e.g. via :func:`limiting_jacobians`);
-    or one neuron at a kink with a non-one-sided choice such as ``ReLU(kink=0.5)`` whose
-    gradient g or downstream weight happens to vanish. With ``jrelu.relu`` (c = 0) the
+    or one neuron at a kink with a non-one-sided choice such as ``ReLU(deriv_at_kink=0.5)`` whose
+    gradient g or downstream weight happens to vanish. With ``jrelu.ReLU()`` (c = 0) the
     second case never arises. For smooth activations ``may_differ`` is always False.
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    net = _check_network(net)
-    activation = _check_activation(activation)
-    X = check_input(net, X)
-    if _is_concrete(tol):
-        t = np.asarray(tol)
-        if t.shape != () or not np.isfinite(t) or t < 0:
-            raise ValueError(f"tol must be a finite nonnegative scalar, got {tol!r}")
+    net = _checks.network("net", net)
+    activation = _checks.activation("activation", activation)
+    x = check_input(net, x)
+    if _checks.is_concrete(tol):
+        _checks.nonnegative("tol", tol)
     same_mask = isinstance(tol, (int, float)) and tol == 0
-    return _kink_report_jit(net, X, jnp.asarray(0.0 if same_mask else tol, X.dtype), activation,
+    return _kink_report_jit(net, x, jnp.asarray(0.0 if same_mask else tol, x.dtype), activation,
                             same_mask)
 
 
 def _kink_report_core(net: Network, X, tol, activation: Activation, same_mask: bool):
-    zs = preactivations(net, X, activation)[:-1]
+    zs = preactivations(net, X, activation=activation)[:-1]
     batch_shape = X.shape[:-1]
     bad_kinks = _non_one_sided_kinks(activation, X.dtype)
     exact_counts, near_counts, neuron_hits = [], [], []
@@ -288,7 +367,7 @@ def _kink_report_core(net: Network, X, tol, activation: Activation, same_mask: b
     bad_choice = jnp.zeros(batch_shape, bool)
     batch_axes = tuple(range(len(batch_shape)))
     for z in zs:
-        exact = activation.at_kink(z)
+        exact = activation.kink_mask(z)
         per_point = jnp.sum(exact, axis=-1, dtype=int)
         count = jnp.sum(per_point)
         exact_counts.append(count)
@@ -299,7 +378,7 @@ def _kink_report_core(net: Network, X, tol, activation: Activation, same_mask: b
         if same_mask:
             near_counts.append(exact_counts[-1])
         else:
-            near_counts.append(jnp.sum(activation.at_kink(z, tol), dtype=int))
+            near_counts.append(jnp.sum(activation.kink_mask(z, tol=tol), dtype=int))
         point_counts = point_counts + per_point
         for kappa in bad_kinks:
             bad_choice = bad_choice | jnp.any(z == kappa, axis=-1)
@@ -326,12 +405,15 @@ def _one_sided(activation: Activation, z, dz):
     return jnp.where(dz > 0, up, jnp.where(dz < 0, down, zero))
 
 
-def directional_derivative(net: Network, x, v, activation: Activation = relu) -> jax.Array:
-    r"""The exact one-sided directional derivative
-    :math:`R\Phi'(x;v)=\lim_{t\downarrow0}(R\Phi(x+tv)-R\Phi(x))/t`.
+def directional_derivative(net: Network, x: ArrayLike, v: ArrayLike, *,
+                           activation: Activation = relu) -> jax.Array:
+    r"""The exact one-sided directional derivative of the realization.
 
-    One forward pass carries :math:`(z,\dot z)` through the network (MATH.md §2,
-    "Beyond"): :math:`\dot z_k=A_k\dot h_{k-1}`, and at each hidden neuron
+    .. math::
+        R\Phi'(x;v)=\lim_{t\downarrow0}\frac{R\Phi(x+tv)-R\Phi(x)}{t}.
+
+    One forward pass carries :math:`(z,\dot z)` through the network:
+    :math:`\dot z_k=A_k\dot h_{k-1}`, and at each hidden neuron
     :math:`\dot h=\varrho'_+(z)\dot z` if :math:`\dot z>0`, :math:`\varrho'_-(z)\dot z` if
     :math:`\dot z<0`, 0 if :math:`\dot z=0` (for ReLU: :math:`\dot z` if z > 0,
     :math:`\max(\dot z,0)` if z = 0, 0 if z < 0). This is the chain rule for one-sided
@@ -341,17 +423,35 @@ def directional_derivative(net: Network, x, v, activation: Activation = relu) ->
 
     Args:
       net: the network.
-      x: shape ``(N_0,)`` or ``(..., N_0)``.
-      v: shape ``(N_0,)`` or ``(..., N_0)``; broadcast against ``x``.
-      activation: :math:`\varrho`, with its one-sided derivatives.
+      x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+      v: directions, shape ``(N_0,)`` or ``(..., N_0)``; broadcast against ``x``.
+      activation: (keyword-only) :math:`\varrho` (default ReLU), with its one-sided
+        derivatives.
 
     Returns:
       shape ``(..., N_L)`` with ``...`` the broadcast batch shape of x and v.
 
+    Raises:
+      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
+        :class:`~jrelu.Activation`.
+      ValueError: for shapes that do not fit :math:`N_0` or do not broadcast, or a
+        non-finite entry of ``x`` or ``v``.
+
     Costs about two forward passes (one for z, one for :math:`\dot z`).
+
+    Example:
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)  # slopes 3 left, 2 right of 0
+        >>> x = jnp.zeros(1)
+        >>> [jrelu.directional_derivative(net, x, v).tolist()
+        ...  for v in (jnp.ones(1), -jnp.ones(1))]
+        [[2.0], [-3.0]]
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    net = _check_network(net)
-    activation = _check_activation(activation)
+    net = _checks.network("net", net)
+    activation = _checks.activation("activation", activation)
     x = check_input(net, x)
     v = jnp.asarray(v)
     if v.ndim == 0 or v.shape[-1] != net.input_dim:
@@ -363,8 +463,8 @@ def directional_derivative(net: Network, x, v, activation: Activation = relu) ->
     except ValueError:
         raise ValueError(f"x of shape {x.shape} and v of shape {v.shape} do not broadcast "
                          "over their batch dimensions") from None
-    _check_finite_array("x", x)
-    _check_finite_array("v", v)
+    _checks.finite_array("x", x)
+    _checks.finite_array("v", v)
     dtype = jnp.result_type(x.dtype, v.dtype if jnp.issubdtype(v.dtype, jnp.inexact)
                             else x.dtype)
     out = _directional_jit(net, x.astype(dtype), v.astype(dtype), activation)
@@ -404,8 +504,8 @@ def _check_basis(net: Network, basis, batch_shape) -> jax.Array:
     except ValueError:
         raise ValueError(f"basis of shape {basis.shape} does not broadcast against inputs "
                          f"with batch shape {batch_shape}") from None
-    _check_finite_array("basis", basis)
-    if _is_concrete(basis):
+    _checks.finite_array("basis", basis)
+    if _checks.is_concrete(basis):
         B = np.asarray(basis, dtype=np.float64).reshape((-1, n, n))
         ranks = np.linalg.matrix_rank(B)
         if np.any(ranks < n):
@@ -428,7 +528,7 @@ def _lexicographic(net: Network, x, V, activation: Activation):
             s = d
             side = jnp.zeros(jnp.broadcast_shapes(z.shape, Z.shape[:-1]), jnp.int8)
         else:
-            at = activation.at_kink(z)
+            at = activation.kink_mask(z)
             first = _first_nonzero_sign(Z)
             side = jnp.where(at, first, jnp.zeros_like(first))
             s = jnp.where(side > 0, activation.right_deriv(z).astype(z.dtype),
@@ -440,20 +540,21 @@ def _lexicographic(net: Network, x, V, activation: Activation):
     return T, tuple(slopes), tuple(sides)
 
 
-def lexicographic_jacobian(net: Network, x, basis=None, activation: Activation = relu,
-                           return_pattern: bool = False):
+def lexicographic_jacobian(net: Network, x: ArrayLike, *, basis: ArrayLike | None = None,
+                           activation: Activation = relu) -> jax.Array:
     r"""An element of the B-subdifferential :math:`\partial_B R\Phi(x)`, valid at every x.
 
-    The lexicographic derivative (Nesterov; Khan & Barton; MATH.md §2, "Beyond"): carry
+    The lexicographic derivative (Nesterov; Khan & Barton): carry
     :math:`(z,\dot z_1,\dots,\dot z_n)` for the columns :math:`v_1,\dots,v_n` of
     ``basis`` (the identity if None) through the network. A hidden neuron whose
     pre-activation is not at a kink uses :math:`D\varrho(z)`; one at a kink uses the right
     derivative :math:`\varrho'_+` if the first nonzero entry of
     :math:`(\dot z_1,\dots,\dot z_n)` is positive, the left derivative :math:`\varrho'_-`
     if it is negative, and :math:`D\varrho` if all are zero (it then multiplies zero
-    tangents, so the choice does not matter). The selected slopes :math:`s_k` are the
-    pattern of the linear piece containing :math:`x+tv_1+t^2v_2+\dots+t^nv_n` for small
-    t > 0, a full-dimensional piece whose closure contains x, and its Jacobian
+    tangents, so the choice does not matter). The selected slopes :math:`s_k`
+    (:func:`lexicographic_pattern`) are the pattern of the linear piece containing
+    :math:`x+tv_1+t^2v_2+\dots+t^nv_n` for small t > 0, a full-dimensional piece whose
+    closure contains x, and its Jacobian
 
     .. math::
         J=A_L\,\mathrm{diag}(s_{L-1})\,A_{L-1}\cdots\mathrm{diag}(s_1)\,A_1
@@ -462,30 +563,92 @@ def lexicographic_jacobian(net: Network, x, basis=None, activation: Activation =
     is a limiting Jacobian: :math:`J\in\partial_B R\Phi(x)\subseteq\partial_C R\Phi(x)`.
     Away from kinks :math:`J=D^N\Phi(x)=\nabla R\Phi(x)`; for smooth activations always.
 
-    Args:
-      net: the network.
-      x: shape ``(N_0,)`` or ``(..., N_0)``.
-      basis: None (the identity), or a nonsingular matrix with columns
-        :math:`v_1,\dots,v_{N_0}`, shape ``(N_0, N_0)`` or ``(..., N_0, N_0)`` broadcast
-        against the batch of x.
-      activation: :math:`\varrho`, with its one-sided derivatives.
-      return_pattern: also return the slopes :math:`(s_1,\dots,s_{L-1})`, a tuple of
-        arrays of shape ``(..., N_k)`` (for ReLU: 1 active, 0 inactive).
-
-    Returns:
-      J of shape ``(..., N_L, N_0)``, or ``(J, pattern)``.
-
     Cost: one forward pass decides whether any hidden neuron of any point in the batch is
     at a kink. If none is (the generic case), J is :math:`D^N\Phi(x)` by the product formula
     (:func:`derivative`'s cost). Otherwise a second forward pass carries the N_0 tangents
     (about N_0 + 1 forward passes, like forward-mode :math:`D^N`), plus, for a basis other
     than the identity, one product-formula evaluation (no matrix inverse, so dyadic data
     stay exact). Under ``vmap`` both branches run.
+
+    Args:
+      net: the network.
+      x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+      basis: (keyword-only) None (the identity), or a nonsingular matrix with columns
+        :math:`v_1,\dots,v_{N_0}`, shape ``(N_0, N_0)`` or ``(..., N_0, N_0)`` broadcast
+        against the batch of x.
+      activation: (keyword-only) :math:`\varrho` (default ReLU), with its one-sided
+        derivatives.
+
+    Returns:
+      J of shape ``(..., N_L, N_0)``.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
+        :class:`~jrelu.Activation`.
+      ValueError: for a shape that does not fit :math:`N_0`, a non-finite entry of ``x``
+        or ``basis``, or a singular basis.
+
+    Example:
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)  # slopes 3 left, 2 right of 0
+        >>> x = jnp.zeros(1)
+        >>> float(jrelu.lexicographic_jacobian(net, x)[0, 0])
+        2.0
+        >>> float(jrelu.lexicographic_jacobian(net, x, basis=-jnp.eye(1))[0, 0])
+        3.0
+
+    References:
+        Nesterov, Lexicographic differentiation of nonsmooth functions, Math. Program. 104
+        (2005); Khan, Barton, A vector forward mode of automatic differentiation for
+        generalized derivative evaluation, Optim. Methods Softw. 30 (2015); Berner,
+        Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    net = _check_network(net)
-    activation = _check_activation(activation)
+    return _lexicographic_checked(net, x, basis, activation)[0]
+
+
+def lexicographic_pattern(net: Network, x: ArrayLike, *, basis: ArrayLike | None = None,
+                          activation: Activation = relu) -> tuple[jax.Array, ...]:
+    r"""The slopes :math:`(s_1,\dots,s_{L-1})` selected by :func:`lexicographic_jacobian`.
+
+    .. math::
+        J=A_L\,\mathrm{diag}(s_{L-1})\,A_{L-1}\cdots\mathrm{diag}(s_1)\,A_1,
+
+    :math:`s_k` the derivative of :math:`\varrho` on the linear piece containing
+    :math:`x+tv_1+\dots+t^nv_n` for small t > 0 (for ReLU: 1 active, 0 inactive). The same
+    computation as :func:`lexicographic_jacobian`.
+
+    Args:
+      net: the network.
+      x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+      basis: (keyword-only) as in :func:`lexicographic_jacobian`.
+      activation: (keyword-only) :math:`\varrho` (default ReLU).
+
+    Returns:
+      a tuple over the hidden layers of arrays of shape ``(..., N_k)``.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
+        :class:`~jrelu.Activation`.
+      ValueError: as in :func:`lexicographic_jacobian`.
+
+    Example:
+        >>> from jrelu.derivative import lexicographic_pattern
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)  # hidden z = (x, -x)
+        >>> [s.tolist() for s in lexicographic_pattern(net, jnp.zeros(1))]
+        [[1.0, 0.0]]
+
+    References:
+        Nesterov, Lexicographic differentiation of nonsmooth functions, Math. Program. 104
+        (2005); Khan, Barton, Optim. Methods Softw. 30 (2015).
+    """
+    return _lexicographic_checked(net, x, basis, activation)[1]
+
+
+def _lexicographic_checked(net, x, basis, activation):
+    net = _checks.network("net", net)
+    activation = _checks.activation("activation", activation)
     x = check_input(net, x)
-    _check_finite_array("x", x)
+    _checks.finite_array("x", x)
     n = net.input_dim
     batch = x.shape[:-1]
     if basis is None:
@@ -494,13 +657,12 @@ def lexicographic_jacobian(net: Network, x, basis=None, activation: Activation =
         V = _check_basis(net, basis, batch)
         batch = jnp.broadcast_shapes(batch, V.shape[:-2])
         V = V.astype(jnp.result_type(x.dtype, V.dtype))
-    J, slopes = _lexicographic_jit(net, x, V, activation, basis is None, batch)
-    return (J, slopes) if return_pattern else J
+    return _lexicographic_jit(net, x, V, activation, basis is None, batch)
 
 
 @functools.partial(jax.jit, static_argnames=("activation", "identity", "batch"))
 def _lexicographic_jit(net: Network, x, V, activation: Activation, identity: bool, batch):
-    zs = preactivations(net, x, activation)[:-1]
+    zs = preactivations(net, x, activation=activation)[:-1]
     dtype = jnp.result_type(net.dtype, x.dtype, V.dtype)
 
     def no_kink():
@@ -522,7 +684,7 @@ def _lexicographic_jit(net: Network, x, V, activation: Activation, identity: boo
 
     if activation.is_smooth or not zs:
         return no_kink()
-    any_kink = jnp.any(jnp.stack([jnp.any(activation.at_kink(z)) for z in zs]))
+    any_kink = jnp.any(jnp.stack([jnp.any(activation.kink_mask(z)) for z in zs]))
     return jax.lax.cond(any_kink, some_kink, no_kink)
 
 
@@ -533,47 +695,76 @@ def _lexicographic_jit(net: Network, x, V, activation: Activation, identity: boo
 _MAX_ENUMERATED_KINKS = 12
 
 
-def _nnls(A: np.ndarray, b: np.ndarray, max_iter: int | None = None) -> np.ndarray:
-    r"""Lawson–Hanson active-set NNLS: :math:`\arg\min_{x\ge0}\|Ax-b\|_2` (NumPy)."""
-    m, n = A.shape
-    x = np.zeros(n)
-    passive = np.zeros(n, bool)
-    tol = 10 * np.finfo(float).eps * max(m, n) * max(1.0, np.abs(A).sum(axis=0).max())
-    w = A.T @ (b - A @ x)
-    max_iter = 3 * n + 30 if max_iter is None else max_iter
-    for _ in range(max_iter):
-        if passive.all() or not (w[~passive] > tol).any():
-            break
-        passive[int(np.argmax(np.where(passive, -np.inf, w)))] = True
-        for _ in range(max_iter):
-            s = np.zeros(n)
-            s[passive] = np.linalg.lstsq(A[:, passive], b, rcond=None)[0]
-            if (s[passive] > 0).all():
-                break
-            neg = passive & (s <= 0)
-            alpha = np.min(x[neg] / (x[neg] - s[neg]))
-            x = x + alpha * (s - x)
-            passive &= x > tol
-            x[~passive] = 0.0
-        x = s
-        w = A.T @ (b - A @ x)
-    return x
+def _nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    r""":math:`\arg\min_{x\ge0}\|Ax-b\|_2` by SciPy's Lawson–Hanson NNLS."""
+    n = A.shape[1]
+    try:
+        return scipy.optimize.nnls(A, b, maxiter=3 * n + 30)[0]
+    except RuntimeError:  # iteration limit: start the exact support solve from all of it
+        return np.full(n, 1.0 / n)
 
 
-def hull_distance(elements, J) -> tuple[float, float, np.ndarray]:
-    r"""Euclidean (Frobenius) distance from J to the convex hull of ``elements``.
+class HullDistance(NamedTuple):
+    r"""Bounds on the distance from J to the convex hull of :math:`J_1,\dots,J_K`.
 
-    Solves :math:`\min\{\|\sum_i\lambda_iJ_i-J\|:\lambda\ge0,\sum_i\lambda_i=1\}` in NumPy
-    float64: Lawson–Hanson NNLS on the system augmented by the heavily weighted row
-    :math:`\omega\sum_i\lambda_i=\omega`, then an exact equality-constrained least-squares
-    solve on the support found.
+    .. math::
+        \texttt{lower}\le\min_{\lambda\in\Delta_K}\Bigl\|\sum_i\lambda_iJ_i-J\Bigr\|_F
+        \le\texttt{upper}=\Bigl\|\sum_i\texttt{weights}_i\,J_i-J\Bigr\|_F .
+
+    Attributes:
+      upper: the attained distance of the convex combination ``weights``.
+      lower: a separating-hyperplane lower bound.
+      weights: a point of the simplex :math:`\Delta_K`, shape ``(K,)``.
+
+    Example:
+        >>> from jrelu.derivative import hull_distance
+        >>> d = hull_distance([np.zeros(1), np.ones(1)], np.array([2.0]))
+        >>> d.upper, d.lower, [round(float(w), 6) for w in d.weights]
+        (1.0, 1.0, [0.0, 1.0])
+    """
+
+    upper: float
+    lower: float
+    weights: np.ndarray
+
+
+def hull_distance(elements: Sequence[ArrayLike], J: ArrayLike) -> HullDistance:
+    r"""The Euclidean (Frobenius) distance from J to the convex hull of ``elements``.
+
+    .. math::
+        d=\min\Bigl\{\Bigl\|\sum_i\lambda_iJ_i-J\Bigr\|_F:\lambda\ge0,\ \sum_i\lambda_i=1
+        \Bigr\}.
+
+    Solved in NumPy float64: Lawson–Hanson NNLS (``scipy.optimize.nnls``) on the system
+    augmented by the heavily weighted row :math:`\omega\sum_i\lambda_i=\omega`, then an
+    exact equality-constrained least-squares solve on the support found.
+
+    Args:
+      elements: a non-empty sequence of K arrays :math:`J_i`, all of the shape of ``J``.
+      J: the matrix (or array) to compare.
 
     Returns:
-      ``(upper, lower, weights)``: ``weights`` is a point of the simplex and
-      ``upper`` :math:`=\|\sum_i\lambda_iJ_i-J\|` (attained, so the distance is at most
-      it); ``lower`` :math:`=(\langle r,J\rangle-\max_i\langle r,J_i\rangle)/\|r\|` for the
-      residual :math:`r=J-\sum_i\lambda_iJ_i` is a separating-hyperplane lower bound. The
-      two agree (up to rounding) when the solve is optimal.
+      a :class:`HullDistance` ``(upper, lower, weights)``: ``weights`` is a point of the
+      simplex and ``upper`` :math:`=\|\sum_i\lambda_iJ_i-J\|` (attained, so the distance is
+      at most it); ``lower`` :math:`=(\langle r,J\rangle-\max_i\langle r,J_i\rangle)/\|r\|`
+      for the residual :math:`r=J-\sum_i\lambda_iJ_i` is a separating-hyperplane lower
+      bound. The two agree (up to rounding) when the solve is optimal.
+
+    Raises:
+      ValueError: if J and the elements have different numbers of entries.
+
+    Example:
+        >>> from jrelu.derivative import hull_distance
+        >>> square = [np.array([0.0, 0.0]), np.array([1.0, 0.0]),
+        ...           np.array([0.0, 1.0]), np.array([1.0, 1.0])]
+        >>> hull_distance(square, np.array([0.5, 0.5])).upper
+        0.0
+        >>> float(hull_distance(square, np.array([2.0, 0.5])).upper)
+        1.0
+
+    References:
+        Lawson, Hanson, Solving Least Squares Problems, SIAM (1995); Clarke, Optimization
+        and Nonsmooth Analysis (1983).
     """
     G = np.stack([np.asarray(e, np.float64).reshape(-1) for e in elements], axis=1)
     y = np.asarray(J, np.float64).reshape(-1)
@@ -601,20 +792,26 @@ def hull_distance(elements, J) -> tuple[float, float, np.ndarray]:
     r = y - G @ lam
     upper = float(np.linalg.norm(r))
     if upper == 0.0:
-        return 0.0, 0.0, lam
+        return HullDistance(0.0, 0.0, lam)
     lower = float((r @ y - np.max(r @ G)) / upper)
-    return upper, max(lower, 0.0), lam
+    return HullDistance(upper, max(lower, 0.0), lam)
 
 
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class LimitingJacobians:
     r"""Distinct elements of :math:`\partial_B R\Phi(x)` found by :func:`limiting_jacobians`.
+
+    .. math::
+        \partial_B R\Phi(x)=\bigl\{\lim_j\nabla R\Phi(x_j):x_j\to x,\ R\Phi
+        \text{ differentiable at }x_j\bigr\},\qquad
+        \partial_C R\Phi(x)=\mathrm{conv}\,\partial_B R\Phi(x).
 
     Attributes:
       x: the point, shape ``(N_0,)``.
       jacobians: array ``(K, N_L, N_0)``, the distinct limiting Jacobians found (each the
         Jacobian of a full-dimensional linear piece touching x, so guaranteed valid).
       patterns: tuple over hidden layers of arrays ``(K, N_k)``: the slopes :math:`s_k`
-        selected for each element (:func:`lexicographic_jacobian`).
+        selected for each element (:func:`lexicographic_pattern`).
       bases: array ``(K, N_0, N_0)``: for each element a basis whose lexicographic
         derivative produced it; the piece contains :math:`x+\sum_j t^jv_j` for small t > 0.
       num_kinks: the number m of hidden neurons exactly at a kink at x.
@@ -628,20 +825,57 @@ class LimitingJacobians:
         :math:`A_1` are exactly parallel have tied sides and a zero row has none; at most
         :math:`2^{12}` candidates are enumerated, beyond that ``complete`` is False.
         Otherwise (False) more elements may exist.
+
+    Example:
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)
+        >>> found = jrelu.limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0))
+        >>> sorted(found.jacobians.ravel().tolist()), found.complete
+        ([2.0, 3.0], True)
     """
 
-    def __init__(self, x, jacobians, patterns, bases, num_kinks, complete):
-        self.x = x
-        self.jacobians = jacobians
-        self.patterns = patterns
-        self.bases = bases
-        self.num_kinks = int(num_kinks)
-        self.complete = bool(complete)
+    x: jax.Array
+    jacobians: jax.Array
+    patterns: tuple
+    bases: jax.Array
+    num_kinks: int
+    complete: bool
+
+    def __post_init__(self):
+        object.__setattr__(self, "num_kinks", int(self.num_kinks))
+        object.__setattr__(self, "complete", bool(self.complete))
 
     @property
     def more_may_exist(self) -> bool:
-        """True unless the set found is provably all of ∂_B (see :attr:`complete`)."""
+        r"""True unless the set found is provably all of :math:`\partial_B R\Phi(x)`.
+
+        Example:
+            >>> net = jrelu.examples.slope_network(2.0, 3.0)
+            >>> jrelu.limiting_jacobians(net, jnp.zeros(1),
+            ...                          key=jax.random.key(0)).more_may_exist
+            False
+        """
         return not self.complete
+
+    @property
+    def default_atol(self) -> float:
+        r"""The default tolerance of :meth:`contains`.
+
+        .. math::
+            100\,\varepsilon\,\bigl(1+\max_i\|J_i\|_F\bigr),
+
+        ε the machine epsilon of the Jacobians' dtype.
+
+        Example:
+            >>> net = jrelu.examples.slope_network(2.0, 3.0)
+            >>> found = jrelu.limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0))
+            >>> found.default_atol == 100 * float(jnp.finfo(found.jacobians.dtype).eps) * 4
+            True
+        """
+        jacobians = np.asarray(self.jacobians)
+        eps = float(np.finfo(jacobians.dtype).eps)
+        norms = np.sqrt((jacobians.astype(np.float64) ** 2).reshape(len(jacobians), -1)
+                        .sum(axis=1))
+        return 100 * eps * (1.0 + float(norms.max(initial=0.0)))
 
     def __len__(self) -> int:
         return int(self.jacobians.shape[0])
@@ -657,34 +891,87 @@ class LimitingJacobians:
             raise ValueError(f"J must have shape {shape}" + (f" or {shape[1:]} (the gradient "
                              "of a scalar-output network)" if shape[0] == 1 else "")
                              + f", got shape {J.shape}")
-        if not np.all(np.isfinite(J)):
-            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(J))[0])
-            raise ValueError(f"J has a non-finite entry {J[idx]} at index {idx}")
+        _checks.finite_array("J", J)
         return J.reshape(shape)
 
-    def hull_distance(self, J) -> tuple[float, float, np.ndarray]:
-        r"""``(upper, lower, weights)``: bounds on the distance from J to the convex hull
-        of the elements found (see :func:`jrelu.derivative.hull_distance`). J has shape
-        ``(N_L, N_0)``, or ``(N_0,)`` for a scalar-output network."""
+    def hull_distance(self, J: ArrayLike) -> HullDistance:
+        r"""Bounds on the distance from J to the convex hull of the elements found.
+
+        .. math::
+            \min_{\lambda\in\Delta_K}\Bigl\|\sum_i\lambda_iJ_i-J\Bigr\|_F
+
+        (see :func:`jrelu.derivative.hull_distance`).
+
+        Args:
+          J: shape ``(N_L, N_0)``, or ``(N_0,)`` for a scalar-output network.
+
+        Returns:
+          a :class:`HullDistance` ``(upper, lower, weights)``.
+
+        Raises:
+          ValueError: for a J of the wrong shape or with a non-finite entry.
+
+        Example:
+            >>> net = jrelu.examples.slope_network(2.0, 3.0)
+            >>> found = jrelu.limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0))
+            >>> found.hull_distance(jnp.array([4.0])).upper
+            1.0
+        """
         return hull_distance(np.asarray(self.jacobians), self._as_matrix(J))
 
-    def contains(self, J, atol: float | None = None) -> bool:
-        r"""Whether J lies within ``atol`` (Frobenius) of the convex hull of the elements
-        found, a subset of the Clarke Jacobian :math:`\partial_C R\Phi(x)=
+    def contains(self, J: ArrayLike, *, atol: float | None = None) -> bool:
+        r"""Whether J lies within ``atol`` of the convex hull of the elements found.
+
+        .. math::
+            \min_{\lambda\in\Delta_K}\Bigl\|\sum_i\lambda_iJ_i-J\Bigr\|_F\le\texttt{atol};
+
+        the hull is a subset of the Clarke Jacobian :math:`\partial_C R\Phi(x)=
         \mathrm{conv}\,\partial_B R\Phi(x)` (equal to it when :attr:`complete`).
 
-        ``atol`` defaults to :math:`100\,\varepsilon\,(1+\max_i\|J_i\|)` with ε the
-        machine epsilon of the Jacobians' dtype."""
+        Args:
+          J: shape ``(N_L, N_0)``, or ``(N_0,)`` for a scalar-output network.
+          atol: (keyword-only) the tolerance; default :attr:`default_atol`.
+
+        Returns:
+          True if the attained distance is at most ``atol``.
+
+        Raises:
+          ValueError: for a J of the wrong shape or with a non-finite entry.
+
+        Example:
+            >>> net = jrelu.examples.slope_network(2.0, 3.0)
+            >>> found = jrelu.limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0))
+            >>> found.contains(jnp.array([2.5])), found.contains(jnp.array([0.0]))
+            (True, False)
+        """
         if atol is None:
-            atol = _default_hull_atol(self.jacobians)
+            atol = self.default_atol
         return self.hull_distance(J)[0] <= atol
 
+    def to_dict(self) -> dict:
+        r"""The elements found as plain Python lists and numbers (JSON-able).
 
-def _default_hull_atol(jacobians) -> float:
-    eps = float(np.finfo(np.asarray(jacobians).dtype).eps)
-    norms = np.sqrt((np.asarray(jacobians, np.float64) ** 2).reshape(len(jacobians), -1)
-                    .sum(axis=1))
-    return 100 * eps * (1.0 + float(norms.max(initial=0.0)))
+        .. math::
+            \{J_1,\dots,J_K\}\subseteq\partial_B R\Phi(x).
+
+        Returns:
+          a dict with the fields as nested lists, ``num_kinks`` and ``complete``.
+
+        Example:
+            >>> import json
+            >>> net = jrelu.examples.slope_network(2.0, 3.0)
+            >>> found = jrelu.limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0))
+            >>> sorted(json.loads(json.dumps(found.to_dict()))["jacobians"])
+            [[[2.0]], [[3.0]]]
+        """
+        return {
+            "x": np.asarray(self.x).tolist(),
+            "jacobians": np.asarray(self.jacobians).tolist(),
+            "patterns": [np.asarray(p).tolist() for p in self.patterns],
+            "bases": np.asarray(self.bases).tolist(),
+            "num_kinks": self.num_kinks,
+            "complete": self.complete,
+        }
 
 
 def _tied_signs(rows: np.ndarray) -> list[tuple[int, int]]:
@@ -742,14 +1029,14 @@ def _covers_all_sides(sides: np.ndarray, tied: list[tuple[int, int]]) -> bool:
     return True
 
 
-def limiting_jacobians(net: Network, x, key, num_bases: int = 32,
+def limiting_jacobians(net: Network, x: ArrayLike, *, key: ArrayLike, num_bases: int = 32,
                        activation: Activation = relu) -> LimitingJacobians:
     r"""Distinct elements of the B-subdifferential :math:`\partial_B R\Phi(x)` at one point.
 
     :math:`\partial_B R\Phi(x)` is the set of limits of :math:`\nabla R\Phi(x_j)` over
     differentiability points :math:`x_j\to x`; its convex hull is the Clarke Jacobian.
     Each element returned is a :func:`lexicographic_jacobian` of x for some basis, hence
-    valid (MATH.md §2, "Beyond"). The bases tried are the identity, minus the identity,
+    valid. The bases tried are the identity, minus the identity,
     and ``num_bases`` Gaussian matrices drawn with ``key`` (nonsingular with probability
     one; a singular draw is skipped). Elements are deduplicated exactly: first by their
     slope pattern, then by bitwise equality of the Jacobians (distinct patterns can give
@@ -761,31 +1048,54 @@ def limiting_jacobians(net: Network, x, key, num_bases: int = 32,
     directions entering it, so pieces with a thin tangent cone at x can be missed; the
     result says so through :attr:`LimitingJacobians.complete`.
 
+    .. math::
+        \partial_B R\Phi(x)=\bigl\{\lim_j\nabla R\Phi(x_j):x_j\to x,\ R\Phi
+        \text{ differentiable at }x_j\bigr\}.
+
     Args:
       net: the network.
       x: one point, shape ``(N_0,)``.
-      key: a ``jax.random`` key.
-      num_bases: number of random bases (≥ 0).
-      activation: :math:`\varrho`.
+      key: (keyword-only) a JAX PRNG key for the random bases.
+      num_bases: (keyword-only) number of random bases (>= 0).
+      activation: (keyword-only) :math:`\varrho` (default ReLU).
 
     Returns:
       a :class:`LimitingJacobians` with the elements, their patterns and bases, the
       completeness flag and the convex-hull check.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`~jrelu.Network`, ``activation`` not an
+        :class:`~jrelu.Activation`, ``key`` not a PRNG key or ``num_bases`` not an
+        integer.
+      ValueError: if ``x`` is not one point of shape ``(N_0,)``, is traced (under
+        ``jit``) or has a non-finite entry, or ``num_bases`` is negative.
+
+    Example:
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)  # slopes 3 left, 2 right of 0
+        >>> found = jrelu.limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0))
+        >>> sorted(found.jacobians.ravel().tolist()), found.complete
+        ([2.0, 3.0], True)
+        >>> found.contains(jrelu.derivative(net, jnp.zeros(1)))  # D^N(0) = 0
+        False
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_; Clarke, Optimization and
+        Nonsmooth Analysis (1983).
     """
-    net = _check_network(net)
-    activation = _check_activation(activation)
+    net = _checks.network("net", net)
+    activation = _checks.activation("activation", activation)
     x = check_input(net, x)
     if x.ndim != 1:
         raise ValueError(f"limiting_jacobians takes one point of shape ({net.input_dim},), "
                          f"got shape {x.shape}; loop or vmap lexicographic_jacobian for batches")
-    if not _is_concrete(x):
+    if not _checks.is_concrete(x):
         raise ValueError("limiting_jacobians needs a concrete x (it returns a variable number "
                          "of elements, so it cannot run under jit); use "
                          "lexicographic_jacobian inside jit")
-    _check_finite_array("x", x)
-    if isinstance(num_bases, bool) or not isinstance(num_bases, (int, np.integer)) \
-            or num_bases < 0:
-        raise ValueError(f"num_bases must be a nonnegative integer, got {num_bases!r}")
+    _checks.finite_array("x", x)
+    num_bases = _checks.integer("num_bases", num_bases, min=0)
+    _checks.prng_key("key", key)
     n = net.input_dim
     kink_masks, V, J, slopes, sides = _limiting_jit(net, x, key, num_bases, activation)
     kink_mask = np.concatenate([np.asarray(k) for k in kink_masks]) if kink_masks \
@@ -822,8 +1132,8 @@ def limiting_jacobians(net: Network, x, key, num_bases: int = 32,
 def _limiting_jit(net: Network, x, key, num_bases: int, activation: Activation):
     """Kink masks at x and the lexicographic elements for I, −I and Gaussian bases."""
     n = net.input_dim
-    zs = preactivations(net, x, activation)[:-1]
-    kink_masks = tuple(activation.at_kink(z) for z in zs)
+    zs = preactivations(net, x, activation=activation)[:-1]
+    kink_masks = tuple(activation.kink_mask(z) for z in zs)
     eye = jnp.eye(n, dtype=x.dtype)
     V = jnp.concatenate([eye[None], -eye[None],
                          jax.random.normal(key, (num_bases, n, n), x.dtype)])

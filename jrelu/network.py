@@ -1,4 +1,4 @@
-r"""Networks as data (MATH.md §1).
+r"""Networks as data, their realizations, sizes and calculus.
 
 A network is :math:`\Phi=((A_1,b_1),\dots,(A_L,b_L))` with
 :math:`A_k\in\mathbb R^{N_k\times N_{k-1}}`, :math:`b_k\in\mathbb R^{N_k}`. Its
@@ -8,7 +8,12 @@ with :math:`W_k(x)=A_kx+b_k` (no activation after the last layer).
 :class:`Network` is a JAX pytree whose leaves are the ``A_k`` and ``b_k``; the widths
 :math:`(N_0,\dots,N_L)` are read off the shapes, never stored separately. The calculus
 (composition, identity, parallelization, linear combination) builds new networks
-whose realizations are exactly what MATH.md §1 states, for every ``x``.
+whose realizations are exactly the stated functions, for every ``x``.
+
+References:
+  Petersen, Voigtlaender (2018), `arXiv:1709.05289 <https://arxiv.org/abs/1709.05289>`_;
+  Berner, Elbrächter, Grohs, Jentzen (2019),
+  `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.linalg import block_diag
+from jax.typing import ArrayLike
 
+from . import _checks
 from .activations import Activation, relu
 
 __all__ = [
@@ -41,27 +49,53 @@ __all__ = [
     "check_input",
 ]
 
+_REFS = r"""
+    References:
+        Petersen, Voigtlaender (2018), `arXiv:1709.05289 <https://arxiv.org/abs/1709.05289>`_;
+        Berner, Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
+"""
 
+
+def _refs(obj):
+    obj.__doc__ = obj.__doc__.rstrip() + "\n" + _REFS
+    return obj
+
+
+@_refs
 @jax.tree_util.register_pytree_node_class
 class Network:
-    r"""A ReLU network :math:`((A_1,b_1),\dots,(A_L,b_L))` as a pytree.
+    r"""A network :math:`\Phi=((A_1,b_1),\dots,(A_L,b_L))` as a JAX pytree.
+
+    .. math::
+        A_k\in\mathbb R^{N_k\times N_{k-1}},\quad b_k\in\mathbb R^{N_k},\quad
+        k=1,\dots,L .
+
+    The leaves are :math:`A_1,b_1,\dots,A_L,b_L`; the widths are read off the shapes, so a
+    network can be an argument of ``jit``, ``grad`` and ``vmap``.
 
     Args:
       layers: a non-empty sequence of pairs ``(A_k, b_k)`` with ``A_k`` of shape
         ``(N_k, N_{k-1})`` and ``b_k`` of shape ``(N_k,)``.
-      check: if True, also require every weight to be finite (needs concrete
-        arrays, so not inside ``jit``).
+      check: (keyword-only) if True, also require every weight to be finite (needs
+        concrete arrays, so not inside ``jit``).
 
     Raises:
       ValueError: for an empty layer list, a non-matrix ``A_k``, a bias whose length
         is not ``N_k``, consecutive layers whose shapes do not chain, or (with
         ``check=True``) a non-finite weight. The message names the layer (1-based,
         as in the math) and the shapes.
+
+    Example:
+        >>> net = jrelu.Network([(jnp.ones((3, 2)), jnp.zeros(3)),
+        ...                      (jnp.ones((1, 3)), jnp.zeros(1))])
+        >>> net.widths
+        (2, 3, 1)
     """
 
     __slots__ = ("layers",)
 
-    def __init__(self, layers: Sequence[tuple], check: bool = False):
+    def __init__(self, layers: Sequence[tuple[ArrayLike, ArrayLike]], *, check: bool = False):
         layers = tuple(layers)
         if not layers:
             raise ValueError("Network needs at least one layer; got an empty layer list")
@@ -86,42 +120,88 @@ class Network:
                     f"{out[-1][0].shape[0]} outputs")
             if check:
                 for name, arr in ((f"A_{k}", A), (f"b_{k}", b)):
-                    bad = np.argwhere(~np.isfinite(np.asarray(arr)))
-                    if bad.size:
-                        raise ValueError(f"layer {k}: {name} has a non-finite entry "
-                                         f"{np.asarray(arr)[tuple(bad[0])]} at index "
-                                         f"{tuple(int(i) for i in bad[0])}")
+                    _checks.finite_array(f"layer {k}: {name}", arr)
             out.append((A, b))
         self.layers = tuple(out)
 
     # -- pytree protocol: leaves are A_1, b_1, ..., A_L, b_L; no static metadata.
     def tree_flatten(self):
+        r"""The pytree protocol: children ``(layers,)``, no static data.
+
+        .. math::
+            \Phi\mapsto(A_1,b_1,\dots,A_L,b_L).
+
+        Returns:
+          ``((layers,), None)``.
+
+        Example:
+            >>> net = jrelu.init(jax.random.key(0), (2, 3, 1))
+            >>> len(jax.tree.leaves(net))
+            4
+        """
         return (self.layers,), None
 
     @classmethod
     def tree_unflatten(cls, aux, children):
+        r"""The pytree protocol: rebuild a network from its children (no checks).
+
+        .. math::
+            (A_1,b_1,\dots,A_L,b_L)\mapsto\Phi.
+
+        Args:
+          aux: the static data (None).
+          children: ``(layers,)``.
+
+        Returns:
+          the :class:`Network`.
+
+        Example:
+            >>> net = jrelu.init(jax.random.key(0), (2, 3, 1))
+            >>> jax.tree.map(jnp.zeros_like, net).widths
+            (2, 3, 1)
+        """
         net = object.__new__(cls)
         net.layers = tuple(tuple(pair) for pair in children[0])
         return net
 
     @property
     def widths(self) -> tuple[int, ...]:
-        r"""The architecture :math:`(N_0, N_1, \dots, N_L)`."""
+        r"""The architecture :math:`(N_0, N_1, \dots, N_L)`.
+
+        Example:
+            >>> jrelu.init(jax.random.key(0), (2, 3, 1)).widths
+            (2, 3, 1)
+        """
         return (self.layers[0][0].shape[1],) + tuple(A.shape[0] for A, _ in self.layers)
 
     @property
     def input_dim(self) -> int:
-        """:math:`N_0`."""
+        r"""The input dimension :math:`N_0`.
+
+        Example:
+            >>> jrelu.init(jax.random.key(0), (2, 3, 1)).input_dim
+            2
+        """
         return self.layers[0][0].shape[1]
 
     @property
     def output_dim(self) -> int:
-        """:math:`N_L`."""
+        r"""The output dimension :math:`N_L`.
+
+        Example:
+            >>> jrelu.init(jax.random.key(0), (2, 3, 1)).output_dim
+            1
+        """
         return self.layers[-1][0].shape[0]
 
     @property
     def dtype(self):
-        """The common result dtype of all weights."""
+        r"""The common result dtype of all weights.
+
+        Example:
+            >>> str(jrelu.init(jax.random.key(0), (2, 1), dtype=jnp.float32).dtype)
+            'float32'
+        """
         return jnp.result_type(*[a for pair in self.layers for a in pair])
 
     def __repr__(self) -> str:
@@ -130,25 +210,42 @@ class Network:
         return f"Network(layers={self.layers!r})"  # leaves that are not arrays (pytree maps)
 
 
-def _default_dtype(dtype):
-    return jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
-
-
-def init(key: jax.Array, widths: Sequence[int], dtype=None) -> Network:
+@_refs
+def init(key: ArrayLike, widths: Sequence[int], *, dtype=None) -> Network:
     r"""A random network with architecture ``widths`` :math:`=(N_0,\dots,N_L)`.
 
-    :math:`A_k\sim\mathcal N(0, 2/N_{k-1})` entrywise (He initialization) and
-    :math:`b_k\sim\mathcal U(-1/\sqrt{N_{k-1}}, 1/\sqrt{N_{k-1}})` (PyTorch's bias
-    initialization). ``dtype`` defaults to JAX's default float (float32, or float64
-    with ``jax_enable_x64``).
+    .. math::
+        (A_k)_{ij}\sim\mathcal N\Bigl(0,\frac2{N_{k-1}}\Bigr),\qquad
+        (b_k)_i\sim\mathcal U\Bigl(-\frac1{\sqrt{N_{k-1}}},\frac1{\sqrt{N_{k-1}}}\Bigr)
+
+    (He initialization for the weights, PyTorch's bias initialization).
+
+    Args:
+      key: a JAX PRNG key, e.g. ``jax.random.key(0)``.
+      widths: the architecture :math:`(N_0,\dots,N_L)`, at least two positive integers.
+      dtype: (keyword-only) a floating dtype; default JAX's default float (float32, or
+        float64 with ``jax_enable_x64``).
+
+    Returns:
+      a :class:`Network` of depth ``len(widths) - 1``.
+
+    Raises:
+      TypeError: if ``key`` is not a PRNG key, a width is not an integer, or ``dtype`` is
+        not a dtype.
+      ValueError: for fewer than two widths, a width < 1, or a non-floating dtype.
+
+    Example:
+        >>> net = jrelu.init(jax.random.key(0), (3, 16, 1))
+        >>> net.widths, jrelu.num_params(net)
+        ((3, 16, 1), 81)
     """
     widths = tuple(widths)
     if len(widths) < 2:
         raise ValueError(f"widths must list at least (N_0, N_1), got {widths}")
     for i, n in enumerate(widths):
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"widths[{i}] must be a positive integer, got {n!r}")
-    dtype = _default_dtype(dtype)
+        _checks.positive_int(f"widths[{i}]", n)
+    _checks.prng_key("key", key)
+    dtype = _checks.default_float_dtype(dtype)
     keys = jax.random.split(key, 2 * (len(widths) - 1))
     layers = []
     for k in range(1, len(widths)):
@@ -160,8 +257,31 @@ def init(key: jax.Array, widths: Sequence[int], dtype=None) -> Network:
     return Network(layers)
 
 
-def check_input(net: Network, x) -> jax.Array:
-    """``x`` as an inexact array of shape ``(N_0,)`` or ``(..., N_0)``, else ValueError."""
+@_refs
+def check_input(net: Network, x: ArrayLike) -> jax.Array:
+    r"""``x`` as an inexact array of shape ``(N_0,)`` or ``(..., N_0)`` for ``net``.
+
+    .. math::
+        x\in\mathbb R^{N_0}\quad\text{or}\quad x\in\mathbb R^{\dots\times N_0}.
+
+    Integer inputs are converted to the network's dtype; the values are not checked
+    (this works under ``jit``).
+
+    Args:
+      net: the network.
+      x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+
+    Returns:
+      ``x`` as a floating JAX array.
+
+    Raises:
+      ValueError: if the last axis of ``x`` is not :math:`N_0` (or ``x`` is a scalar).
+
+    Example:
+        >>> net = jrelu.init(jax.random.key(0), (2, 3, 1))
+        >>> jrelu.network.check_input(net, [[1, 2]]).shape
+        (1, 2)
+    """
     x = jnp.asarray(x)
     if x.ndim == 0 or x.shape[-1] != net.input_dim:
         raise ValueError(f"input must have shape ({net.input_dim},) or (..., {net.input_dim}) "
@@ -175,13 +295,38 @@ def _affine(A, b, h):
     return jnp.matmul(h, A.T) + b
 
 
-def preactivations(net: Network, x, activation: Activation = relu) -> tuple[jax.Array, ...]:
+@_refs
+def preactivations(net: Network, x: ArrayLike, *,
+                   activation: Activation = relu) -> tuple[jax.Array, ...]:
     r"""The truncated realizations :math:`(R_1\Phi(x),\dots,R_L\Phi(x))`.
 
-    :math:`R_k\Phi=W_k\circ\varrho\circ\dots\circ\varrho\circ W_1`, so
-    :math:`R_k\Phi(x)` is the pre-activation of layer k, shape ``(..., N_k)``, and
-    :math:`R_L\Phi=R\Phi`.
+    .. math::
+        R_k\Phi=W_k\circ\varrho\circ W_{k-1}\circ\dots\circ\varrho\circ W_1,\qquad
+        W_k(x)=A_kx+b_k,
+
+    so :math:`R_k\Phi(x)` is the pre-activation of layer k and :math:`R_L\Phi=R\Phi`.
+
+    Args:
+      net: the network.
+      x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+      activation: (keyword-only) the activation :math:`\varrho` (default ReLU).
+
+    Returns:
+      a tuple of L arrays, the k-th of shape ``(..., N_k)``.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`Network` or ``activation`` not an
+        :class:`~jrelu.Activation`.
+      ValueError: if the last axis of ``x`` is not :math:`N_0`.
+
+    Example:
+        >>> net = jrelu.Network([(jnp.array([[1.0], [-1.0]]), jnp.zeros(2)),
+        ...                      (jnp.array([[1.0, 1.0]]), jnp.zeros(1))])
+        >>> [z.tolist() for z in jrelu.preactivations(net, jnp.array([-2.0]))]
+        [[-2.0, 2.0], [2.0]]
     """
+    _checks.network("net", net)
+    _checks.activation("activation", activation)
     h = check_input(net, x)
     zs = []
     for k, (A, b) in enumerate(net.layers):
@@ -192,54 +337,168 @@ def preactivations(net: Network, x, activation: Activation = relu) -> tuple[jax.
     return tuple(zs)
 
 
-def realize(net: Network, x, activation: Activation = relu) -> jax.Array:
-    r"""The realization :math:`R\Phi(x)=W_L(\varrho(W_{L-1}(\cdots\varrho(W_1x))))`.
+@_refs
+def realize(net: Network, x: ArrayLike, *, activation: Activation = relu) -> jax.Array:
+    r"""The realization :math:`R\Phi(x)` of the network.
+
+    .. math::
+        R\Phi(x)=W_L(\varrho(W_{L-1}(\cdots\varrho(W_1x)))),\qquad W_k(x)=A_kx+b_k,
+
+    with no activation after the last layer.
 
     Args:
       net: the network.
-      x: shape ``(N_0,)`` or ``(..., N_0)``.
-      activation: the activation :math:`\varrho` (default :data:`jrelu.relu`); its
-        custom JVP fixes the derivative every JAX transform sees.
+      x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+      activation: (keyword-only) the activation :math:`\varrho` (default ReLU); its custom
+        JVP fixes the derivative every JAX transform sees.
 
     Returns:
       shape ``(N_L,)`` or ``(..., N_L)``.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`Network` or ``activation`` not an
+        :class:`~jrelu.Activation`.
+      ValueError: if the last axis of ``x`` is not :math:`N_0`.
+
+    Example:
+        >>> net = jrelu.identity(2, 3)
+        >>> jrelu.realize(net, jnp.array([-1.5, 2.0])).tolist()
+        [-1.5, 2.0]
     """
-    return preactivations(net, x, activation)[-1]
+    return preactivations(net, x, activation=activation)[-1]
 
 
 # -- sizes -------------------------------------------------------------------
 
 
+@_refs
 def depth(net: Network) -> int:
-    """L, the number of affine layers."""
-    return len(net.layers)
+    r"""The depth L, the number of affine layers.
+
+    .. math::
+        \mathcal L(\Phi)=L .
+
+    Args:
+      net: the network.
+
+    Returns:
+      L.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`Network`.
+
+    Example:
+        >>> jrelu.depth(jrelu.init(jax.random.key(0), (2, 4, 4, 1)))
+        3
+    """
+    return len(_checks.network("net", net).layers)
 
 
+@_refs
 def width(net: Network) -> int:
-    r""":math:`\max_k N_k` over :math:`k=0,\dots,L`."""
-    return max(net.widths)
+    r"""The width :math:`\max_k N_k` over :math:`k=0,\dots,L`.
+
+    .. math::
+        \mathcal W(\Phi)=\max_{0\le k\le L}N_k .
+
+    Args:
+      net: the network.
+
+    Returns:
+      the largest width, inputs included.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`Network`.
+
+    Example:
+        >>> jrelu.width(jrelu.init(jax.random.key(0), (2, 7, 4, 1)))
+        7
+    """
+    return max(_checks.network("net", net).widths)
 
 
+@_refs
 def num_params(net: Network) -> int:
-    r""":math:`\sum_k N_k(N_{k-1}+1)`."""
-    w = net.widths
+    r"""The number of parameters.
+
+    .. math::
+        \mathcal P(\Phi)=\sum_{k=1}^L N_k(N_{k-1}+1).
+
+    Args:
+      net: the network.
+
+    Returns:
+      the total number of entries of all :math:`A_k` and :math:`b_k`.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`Network`.
+
+    Example:
+        >>> jrelu.num_params(jrelu.init(jax.random.key(0), (2, 3, 1)))
+        13
+    """
+    w = _checks.network("net", net).widths
     return sum(w[k] * (w[k - 1] + 1) for k in range(1, len(w)))
 
 
+@_refs
 def connectivity(net: Network) -> int:
-    """Number of nonzero entries of all ``A_k`` and ``b_k`` (needs concrete weights)."""
+    r"""The number of nonzero entries of all :math:`A_k` and :math:`b_k`.
+
+    .. math::
+        \mathcal M(\Phi)=\sum_{k=1}^L\|A_k\|_0+\|b_k\|_0 .
+
+    Needs concrete weights (not under ``jit``).
+
+    Args:
+      net: the network.
+
+    Returns:
+      the number of nonzero weights.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`Network`.
+
+    Example:
+        >>> jrelu.connectivity(jrelu.identity(2, 3))
+        12
+    """
+    _checks.network("net", net)
     return int(sum(np.count_nonzero(np.asarray(a)) for pair in net.layers for a in pair))
 
 
 # -- calculus ----------------------------------------------------------------
 
 
+@_refs
 def compose(outer: Network, inner: Network) -> Network:
     r"""The composition :math:`\Psi\circ\Phi` realizing :math:`R\Psi\circ R\Phi`.
 
     Merges Φ's last affine map into Ψ's first:
-    :math:`((A_1,b_1),\dots,(A_{L-1},b_{L-1}),(\tilde A_1A_L,\tilde A_1b_L+\tilde b_1),
-    (\tilde A_2,\tilde b_2),\dots,(\tilde A_M,\tilde b_M))`, depth L + M − 1.
+
+    .. math::
+        \Psi\circ\Phi=((A_1,b_1),\dots,(A_{L-1},b_{L-1}),(\tilde A_1A_L,\tilde A_1b_L+
+        \tilde b_1),(\tilde A_2,\tilde b_2),\dots,(\tilde A_M,\tilde b_M)),
+
+    of depth L + M − 1.
+
+    Args:
+      outer: Ψ, with input dimension :math:`N_L` of Φ.
+      inner: Φ.
+
+    Returns:
+      the composed :class:`Network`.
+
+    Raises:
+      TypeError: if an argument is not a :class:`Network`.
+      ValueError: if Ψ's input dimension is not Φ's output dimension.
+
+    Example:
+        >>> inner = jrelu.Network([(jnp.array([[2.0]]), jnp.array([1.0]))])
+        >>> outer = jrelu.identity(1, 2)
+        >>> net = jrelu.compose(outer, inner)
+        >>> jrelu.depth(net), jrelu.realize(net, jnp.array([3.0])).tolist()
+        (2, [7.0])
     """
     _check_composable(outer, inner)
     A_L, b_L = inner.layers[-1]
@@ -249,25 +508,45 @@ def compose(outer: Network, inner: Network) -> Network:
 
 
 def _check_composable(outer: Network, inner: Network):
+    _checks.network("outer", outer)
+    _checks.network("inner", inner)
     if outer.input_dim != inner.output_dim:
         raise ValueError(f"cannot compose: the outer network takes N_0 = {outer.input_dim} "
                          f"inputs (widths {outer.widths}) but the inner network gives "
                          f"N_L = {inner.output_dim} outputs (widths {inner.widths})")
 
 
-def identity(d: int, depth: int, dtype=None) -> Network:
+@_refs
+def identity(d: int, depth: int, *, dtype=None) -> Network:
     r"""The ReLU identity network of dimension d and depth L.
 
-    L = 1: :math:`((I,0))`. L ≥ 2:
-    :math:`(((I;-I),0),(I_{2d},0)^{\times(L-2)},((I,-I),0))`, realizing
-    :math:`x=\varrho(x)-\varrho(-x)` for :math:`\varrho=` ReLU (any kink value).
-    Width 2d, :math:`2d` nonzeros in each of the L layers' matrices.
+    .. math::
+        \Phi^{\mathrm{Id}}_{d,1}=((I,0)),\qquad
+        \Phi^{\mathrm{Id}}_{d,L}=\bigl(((I;-I),0),(I_{2d},0)^{\times(L-2)},((I,-I),0)\bigr),
+
+    realizing :math:`x=\varrho(x)-\varrho(-x)` for :math:`\varrho=` ReLU (any value of
+    :math:`D\varrho(0)`). Width 2d, :math:`2d` nonzeros in each layer's matrix.
+
+    Args:
+      d: the dimension, >= 1.
+      depth: the depth L, >= 1.
+      dtype: (keyword-only) a floating dtype; default JAX's default float.
+
+    Returns:
+      the identity :class:`Network`.
+
+    Raises:
+      TypeError: if ``d`` or ``depth`` is not an integer.
+      ValueError: if ``d`` or ``depth`` is < 1.
+
+    Example:
+        >>> net = jrelu.identity(2, 3)
+        >>> net.widths, jrelu.realize(net, jnp.array([0.5, -4.0])).tolist()
+        ((2, 4, 4, 2), [0.5, -4.0])
     """
-    if not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"identity dimension d must be a positive integer, got {d!r}")
-    if not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"identity depth must be a positive integer, got {depth!r}")
-    dtype = _default_dtype(dtype)
+    _checks.positive_int("d (the identity dimension)", d)
+    _checks.positive_int("depth (of the identity)", depth)
+    dtype = _checks.default_float_dtype(dtype)
     eye = jnp.eye(d, dtype=dtype)
     if depth == 1:
         return Network([(eye, jnp.zeros(d, dtype))])
@@ -277,13 +556,34 @@ def identity(d: int, depth: int, dtype=None) -> Network:
     return Network(layers)
 
 
+@_refs
 def sparse_compose(outer: Network, inner: Network) -> Network:
-    r"""The sparse composition :math:`\Psi\odot\Phi=\Psi\circ\Phi^{\mathrm{Id}}_{N_L,2}\circ\Phi`.
+    r"""The sparse composition realizing :math:`R\Psi\circ R\Phi` with sizes that add.
 
-    Realizes :math:`R\Psi\circ R\Phi` (for ReLU) with depth L + M and sizes that add
-    (no product of weight matrices fills in sparsity). The inserted identity network is
-    part of the data: where an output of Φ is exactly 0, its :math:`D^N` there is
-    :math:`2c` (c = Dϱ(0)), not 1, and the chain rule carries that factor.
+    .. math::
+        \Psi\odot\Phi=\Psi\circ\Phi^{\mathrm{Id}}_{N_L,2}\circ\Phi,
+
+    of depth L + M (for ReLU); no product of weight matrices fills in sparsity. The
+    inserted identity network is part of the data: where an output of Φ is exactly 0, its
+    :math:`D^N` there is :math:`2c` (c = Dϱ(0)), not 1, and the chain rule carries that
+    factor.
+
+    Args:
+      outer: Ψ, with input dimension :math:`N_L` of Φ.
+      inner: Φ.
+
+    Returns:
+      the composed :class:`Network`.
+
+    Raises:
+      TypeError: if an argument is not a :class:`Network`.
+      ValueError: if Ψ's input dimension is not Φ's output dimension.
+
+    Example:
+        >>> inner = jrelu.Network([(jnp.array([[2.0]]), jnp.array([1.0]))])
+        >>> net = jrelu.sparse_compose(jrelu.identity(1, 2), inner)
+        >>> jrelu.depth(net), jrelu.realize(net, jnp.array([3.0])).tolist()
+        (3, [7.0])
     """
     _check_composable(outer, inner)
     ident = identity(inner.output_dim, 2, dtype=jnp.result_type(outer.dtype, inner.dtype))
@@ -298,23 +598,11 @@ def _extend(net: Network, target_depth: int) -> Network:
     return compose(identity(net.output_dim, extra + 1, dtype=net.dtype), net)
 
 
-def _block_diag(*mats):
-    rows = sum(m.shape[0] for m in mats)
-    cols = sum(m.shape[1] for m in mats)
-    out = jnp.zeros((rows, cols), jnp.result_type(*mats))
-    r = c = 0
-    for m in mats:
-        out = out.at[r:r + m.shape[0], c:c + m.shape[1]].set(m)
-        r, c = r + m.shape[0], c + m.shape[1]
-    return out
-
-
 def _parallel(nets, shared_input: bool) -> Network:
     if not nets:
         raise ValueError("parallelization needs at least one network")
     for i, n in enumerate(nets):
-        if not isinstance(n, Network):
-            raise ValueError(f"argument {i} is not a jrelu.Network: {type(n).__name__}")
+        _checks.network(f"nets[{i}]", n)
     if shared_input:
         dims = {n.input_dim for n in nets}
         if len(dims) > 1:
@@ -327,40 +615,104 @@ def _parallel(nets, shared_input: bool) -> Network:
     for k in range(L):
         As = [n.layers[k][0] for n in nets]
         bs = [n.layers[k][1] for n in nets]
-        A = jnp.concatenate(As, axis=0) if (k == 0 and shared_input) else _block_diag(*As)
+        A = jnp.concatenate(As, axis=0) if (k == 0 and shared_input) else block_diag(*As)
         layers.append((A, jnp.concatenate(bs)))
     return Network(layers)
 
 
+@_refs
 def parallel(*nets: Network) -> Network:
     r"""The parallelization :math:`P(\Phi^1,\dots,\Phi^n)` with a shared input.
 
-    Realizes :math:`x\mapsto(R\Phi^1(x),\dots,R\Phi^n(x))` (outputs stacked).
-    First layers are stacked, later layers block-diagonal; shorter networks are
-    first extended to the largest depth by composing with an identity network, so
+    .. math::
+        RP(\Phi^1,\dots,\Phi^n)(x)=(R\Phi^1(x),\dots,R\Phi^n(x))\quad
+        \text{(outputs stacked).}
+
+    First layers are stacked, later layers block-diagonal; shorter networks are first
+    extended to the largest depth by composing with an identity network, so
     :math:`D^NP=[D^N\Phi^1;\dots;D^N\Phi^n]` holds exactly for equal depths, and for a
     padded network wherever its outputs are nonzero (at a zero output the identity
     network's :math:`D^N` is :math:`2c`, see :func:`sparse_compose`).
+
+    Args:
+      *nets: one or more networks with equal input dimension.
+
+    Returns:
+      the parallelized :class:`Network`.
+
+    Raises:
+      TypeError: if an argument is not a :class:`Network`.
+      ValueError: if no network is given or the input dimensions differ.
+
+    Example:
+        >>> a = jrelu.Network([(jnp.array([[2.0]]), jnp.zeros(1))])
+        >>> b = jrelu.Network([(jnp.array([[-1.0]]), jnp.ones(1))])
+        >>> jrelu.realize(jrelu.parallel(a, b), jnp.array([3.0])).tolist()
+        [6.0, -2.0]
     """
     return _parallel(nets, shared_input=True)
 
 
+@_refs
 def parallel_full(*nets: Network) -> Network:
     r"""The full parallelization with separate inputs.
 
-    Realizes :math:`(x^1,\dots,x^n)\mapsto(R\Phi^1(x^1),\dots,R\Phi^n(x^n))`, inputs
-    and outputs concatenated in order; every layer is block-diagonal.
+    .. math::
+        (x^1,\dots,x^n)\mapsto(R\Phi^1(x^1),\dots,R\Phi^n(x^n)),
+
+    inputs and outputs concatenated in order; every layer is block-diagonal (shorter
+    networks are extended as in :func:`parallel`).
+
+    Args:
+      *nets: one or more networks.
+
+    Returns:
+      the parallelized :class:`Network`, input dimension :math:`\sum_iN_0^i`.
+
+    Raises:
+      TypeError: if an argument is not a :class:`Network`.
+      ValueError: if no network is given.
+
+    Example:
+        >>> a = jrelu.Network([(jnp.array([[2.0]]), jnp.zeros(1))])
+        >>> b = jrelu.Network([(jnp.array([[-1.0]]), jnp.ones(1))])
+        >>> jrelu.realize(jrelu.parallel_full(a, b), jnp.array([3.0, 5.0])).tolist()
+        [6.0, -4.0]
     """
     return _parallel(nets, shared_input=False)
 
 
-def linear_combination(coeffs, nets: Sequence[Network]) -> Network:
-    r"""A network realizing :math:`\sum_i a_i R\Phi^i` (MATH.md §1).
+@_refs
+def linear_combination(coeffs: ArrayLike, nets: Sequence[Network]) -> Network:
+    r"""A network realizing :math:`\sum_i a_i R\Phi^i`.
 
-    :math:`((a_1I,\dots,a_nI),0)\circ P(\Phi^1,\dots,\Phi^n)`: all networks must share
-    input and output dimension.
+    .. math::
+        ((a_1I,\dots,a_nI),0)\circ P(\Phi^1,\dots,\Phi^n);
+
+    all networks must share input and output dimension.
+
+    Args:
+      coeffs: the coefficients :math:`a_i`, shape ``(n,)``.
+      nets: the n networks :math:`\Phi^i`.
+
+    Returns:
+      the :class:`Network`.
+
+    Raises:
+      TypeError: if an element of ``nets`` is not a :class:`Network`.
+      ValueError: if the number of coefficients is not the number of networks, or the
+        input or output dimensions differ.
+
+    Example:
+        >>> a = jrelu.Network([(jnp.array([[2.0]]), jnp.zeros(1))])
+        >>> b = jrelu.identity(1, 2)
+        >>> net = jrelu.linear_combination(jnp.array([0.5, -1.0]), [a, b])
+        >>> jrelu.realize(net, jnp.array([3.0])).tolist()
+        [0.0]
     """
     nets = list(nets)
+    for i, n in enumerate(nets):
+        _checks.network(f"nets[{i}]", n)
     coeffs = jnp.asarray(coeffs)
     if coeffs.shape != (len(nets),):
         raise ValueError(f"linear_combination needs one coefficient per network: got "
@@ -379,13 +731,58 @@ def linear_combination(coeffs, nets: Sequence[Network]) -> Network:
 # -- flat parameter vectors ----------------------------------------------------
 
 
+@_refs
 def flatten(net: Network) -> jax.Array:
-    r"""θ ∈ R^d, :math:`d=\sum_k N_k(N_{k-1}+1)`: layer by layer, ``A_k`` row-major then ``b_k``."""
+    r"""The parameter vector :math:`\theta\in\mathbb R^d` of a network.
+
+    .. math::
+        \theta=(\mathrm{vec}(A_1),b_1,\dots,\mathrm{vec}(A_L),b_L),\qquad
+        d=\sum_kN_k(N_{k-1}+1),
+
+    layer by layer, ``A_k`` row-major then ``b_k``.
+
+    Args:
+      net: the network.
+
+    Returns:
+      θ, shape ``(d,)``.
+
+    Raises:
+      TypeError: if ``net`` is not a :class:`Network`.
+
+    Example:
+        >>> net = jrelu.Network([(jnp.array([[1.0, 2.0]]), jnp.array([3.0]))])
+        >>> jrelu.flatten(net).tolist()
+        [1.0, 2.0, 3.0]
+    """
+    _checks.network("net", net)
     return jnp.concatenate([jnp.concatenate([A.reshape(-1), b]) for A, b in net.layers])
 
 
-def unflatten(theta, widths: Sequence[int]) -> Network:
-    """Inverse of :func:`flatten` for the architecture ``widths`` = (N_0, …, N_L)."""
+@_refs
+def unflatten(theta: ArrayLike, widths: Sequence[int]) -> Network:
+    r"""The network with parameter vector θ and architecture ``widths``.
+
+    .. math::
+        \theta\mapsto\Phi\quad\text{with}\quad\mathrm{flatten}(\Phi)=\theta,
+
+    the inverse of :func:`flatten` for :math:`(N_0,\dots,N_L)` = ``widths``.
+
+    Args:
+      theta: θ, shape ``(d,)`` with :math:`d=\sum_kN_k(N_{k-1}+1)`.
+      widths: the architecture :math:`(N_0,\dots,N_L)`.
+
+    Returns:
+      the :class:`Network`.
+
+    Raises:
+      ValueError: if θ does not have shape ``(d,)``.
+
+    Example:
+        >>> net = jrelu.unflatten(jnp.array([1.0, 2.0, 3.0]), (2, 1))
+        >>> net.layers[0][0].tolist(), net.layers[0][1].tolist()
+        ([[1.0, 2.0]], [3.0])
+    """
     widths = tuple(int(n) for n in widths)
     theta = jnp.asarray(theta)
     d = sum(widths[k] * (widths[k - 1] + 1) for k in range(1, len(widths)))

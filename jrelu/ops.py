@@ -2,9 +2,8 @@ r"""Nonsmooth elementwise operations with one derivative convention: ``abs``, ``
 ``minimum``, ``clip``.
 
 Each operation returns exactly the value of its ``jnp`` namesake, and its derivative is
-the chain-rule derivative (the network derivative :math:`D^N` of MATH.md §2) of an
-expression in ReLU and linear maps, with :math:`D\varrho=` :data:`jrelu.relu`'s
-(:math:`D\varrho(0)=0`):
+the chain-rule derivative (the network derivative :math:`D^N`) of an expression in ReLU
+and linear maps, with the :math:`D\varrho` of ``jrelu.ReLU()`` (:math:`D\varrho(0)=0`):
 
 .. math::
     \mathrm{maximum}(a,b)&=a+\varrho(b-a), &
@@ -19,7 +18,7 @@ The resulting convention at ties:
   give 0.5 and 0.5). This is a one-sided derivative, hence a limiting (B-) gradient.
 * ``abs(x)`` at x = 0: derivative **0** (:math:`\mathrm{sign}(0)`, the minimum-norm
   element of the subdifferential [−1, 1], as ``torch.abs``; ``jnp.abs`` gives 1).
-  It is the :class:`~jrelu.Abs` activation with ``kink=0``.
+  It is the :class:`~jrelu.Abs` activation with ``deriv_at_kink=0``.
 * ``clip(x, lo, hi)`` at x = lo or x = hi: derivative 1 in x and 0 in the bound
   (``torch.clamp`` also gives 1 in x; ``jnp.clip`` gives 0.5).
 
@@ -27,12 +26,17 @@ Each is a ``jax.custom_jvp`` (directly, or through an :class:`~jrelu.Activation`
 whose tangent rule uses :meth:`Activation.deriv`, so ``grad``, ``jacfwd``, ``jacrev``,
 ``jvp``, ``vjp``, ``jit`` and ``vmap`` all see these values. Inputs broadcast like their
 ``jnp`` namesakes; integer inputs are promoted to the default float dtype.
+
+References:
+  Berner, Elbrächter, Grohs, Jentzen (2019),
+  `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from .activations import Abs, relu
 
@@ -40,7 +44,7 @@ __all__ = ["abs", "maximum", "minimum", "clip"]
 
 #: :math:`\varrho`'s a.e. derivative used at ties: ReLU with :math:`D\varrho(0)=0`.
 _TIE = relu
-_ABS = Abs(kink=0.0)
+_ABS = Abs(deriv_at_kink=0.0)
 
 
 def _float_args(*args):
@@ -80,44 +84,134 @@ def _minimum_jvp(primals, tangents):
     return _minimum(a, b), (1 - s) * da + s * db
 
 
-def maximum(a, b):
+def maximum(a: ArrayLike, b: ArrayLike) -> jax.Array:
     r""":math:`\max(a,b)` elementwise; at a = b the derivative is 1 in a and 0 in b.
 
-    Derivative: :math:`D^N` of :math:`a+\varrho(b-a)` with :math:`D\varrho(0)=0`, i.e.
-    :math:`(\partial_a,\partial_b)=(1-D\varrho(b-a),\,D\varrho(b-a))`.
+    Derivative: :math:`D^N` of :math:`a+\varrho(b-a)` with :math:`D\varrho(0)=0`,
+
+    .. math::
+        (\partial_a,\partial_b)\max(a,b)=(1-D\varrho(b-a),\,D\varrho(b-a)).
+
+    Args:
+      a: an array.
+      b: an array broadcastable with ``a``.
+
+    Returns:
+      ``jnp.maximum(a, b)``, of the broadcast shape (a floating dtype).
+
+    Raises:
+      ValueError: if the shapes do not broadcast.
+
+    Example:
+        >>> from jrelu import ops
+        >>> [float(g) for g in jax.grad(ops.maximum, argnums=(0, 1))(1.0, 1.0)]
+        [1.0, 0.0]
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
     a, b = _float_args(a, b)
     a, b = jnp.broadcast_arrays(a, b)
     return _maximum(a, b)
 
 
-def minimum(a, b):
+def minimum(a: ArrayLike, b: ArrayLike) -> jax.Array:
     r""":math:`\min(a,b)` elementwise; at a = b the derivative is 1 in a and 0 in b.
 
-    Derivative: :math:`D^N` of :math:`a-\varrho(a-b)` with :math:`D\varrho(0)=0`, i.e.
-    :math:`(\partial_a,\partial_b)=(1-D\varrho(a-b),\,D\varrho(a-b))`.
+    Derivative: :math:`D^N` of :math:`a-\varrho(a-b)` with :math:`D\varrho(0)=0`,
+
+    .. math::
+        (\partial_a,\partial_b)\min(a,b)=(1-D\varrho(a-b),\,D\varrho(a-b)).
+
+    Args:
+      a: an array.
+      b: an array broadcastable with ``a``.
+
+    Returns:
+      ``jnp.minimum(a, b)``, of the broadcast shape (a floating dtype).
+
+    Raises:
+      ValueError: if the shapes do not broadcast.
+
+    Example:
+        >>> from jrelu import ops
+        >>> [float(g) for g in jax.grad(ops.minimum, argnums=(0, 1))(1.0, 1.0)]
+        [1.0, 0.0]
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
     a, b = _float_args(a, b)
     a, b = jnp.broadcast_arrays(a, b)
     return _minimum(a, b)
 
 
-def abs(x):  # noqa: A001 - mirrors jnp.abs
+def abs(x: ArrayLike) -> jax.Array:  # noqa: A001 - mirrors jnp.abs
     r""":math:`|x|` elementwise with derivative :math:`\mathrm{sign}(x)`, 0 at x = 0.
 
-    The :class:`~jrelu.Abs` activation with ``kink=0``; equal to :math:`D^N` of
-    :math:`\varrho(x)+\varrho(-x)` for every kink value of ReLU.
+    .. math::
+        |x|=\varrho(x)+\varrho(-x),\qquad \frac{d}{dx}|x|=\mathrm{sign}(x)
+        \quad(\mathrm{sign}(0)=0).
+
+    The :class:`~jrelu.Abs` activation with ``deriv_at_kink=0``; equal to :math:`D^N` of
+    :math:`\varrho(x)+\varrho(-x)` for every value of ReLU's :math:`D\varrho(0)`.
+
+    Args:
+      x: an array.
+
+    Returns:
+      ``jnp.abs(x)`` (a floating dtype).
+
+    Raises:
+      TypeError: if ``x`` is not array-like.
+
+    Example:
+        >>> from jrelu import ops
+        >>> float(jax.grad(ops.abs)(0.0)), float(jax.grad(jnp.abs)(0.0))
+        (0.0, 1.0)
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
     (x,) = _float_args(x)
     return _ABS(x)
 
 
-def clip(x, lo=None, hi=None):
+def clip(x: ArrayLike, *, lo: ArrayLike | None = None,
+         hi: ArrayLike | None = None) -> jax.Array:
     r""":math:`\min(\max(x,l),h)` elementwise (``jnp.clip``'s value, including l > h).
+
+    .. math::
+        \mathrm{clip}(x,l,h)=\mathrm{minimum}(\mathrm{maximum}(x,l),h).
 
     Derivative: that of ``minimum(maximum(x, lo), hi)``, so 1 in x on
     :math:`l\le x\le h` (ties included) and 0 outside; the bound that is strictly
-    active gets derivative 1. ``lo`` or ``hi`` None means no bound on that side.
+    active gets derivative 1.
+
+    Args:
+      x: an array.
+      lo: (keyword-only) the lower bound, broadcastable with ``x``; None for no bound.
+      hi: (keyword-only) the upper bound, broadcastable with ``x``; None for no bound.
+
+    Returns:
+      ``jnp.clip(x, lo, hi)`` (a floating dtype).
+
+    Raises:
+      ValueError: if both bounds are None, or the shapes do not broadcast.
+
+    Example:
+        >>> from jrelu import ops
+        >>> float(jax.grad(lambda s: ops.clip(s, lo=0.0, hi=1.0))(1.0))
+        1.0
+        >>> ops.clip(jnp.array([-1.0, 0.5, 2.0]), lo=0.0, hi=1.0).tolist()
+        [0.0, 0.5, 1.0]
+
+    References:
+        Berner, Elbrächter, Grohs, Jentzen (2019),
+        `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
     if lo is None and hi is None:
         raise ValueError("clip needs at least one of lo and hi")

@@ -1,33 +1,65 @@
 r"""Pictures of jrelu's guarantees (optional extra ``plot``: matplotlib).
 
 matplotlib is imported lazily inside each function, without ``pyplot`` (so no global
-backend is switched), and ``import jrelu`` never needs it. This module is a submodule
-(``import jrelu.plot``), not re-exported by ``jrelu``.
+backend is switched), and ``import jrelu`` never needs it. This module is a namespace
+(``import jrelu.plot``), not imported by ``import jrelu``.
+
+* :func:`figure`: a matplotlib figure that touches no global state;
+* :func:`global_error_profile`: the measured weighted errors of the local-to-global
+  network :math:`\Phi_\varepsilon` of :func:`jrelu.constructions.global_network` against
+  :math:`\|x\|`, next to its guaranteed envelopes (:class:`ErrorProfile`).
+
+References:
+  Berner, Elbrächter, Grohs, Jentzen (2019),
+  `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _checks
 from .activations import Activation, relu
 from .constructions import GlobalRecord, global_bound
-from .derivative import derivative
-from .network import Network, realize
+from .io import atomic_write
+from .network import Network
+from .sweep import pointwise_errors
 
-__all__ = ["global_error_profile"]
+__all__ = ["figure", "ErrorProfile", "global_error_profile"]
 
 
-def figure(**kwargs):
-    """A new ``matplotlib.figure.Figure`` (kwargs as for it), or a clear ImportError.
+def figure(**kwargs) -> Any:
+    r"""A new ``matplotlib.figure.Figure``, built without ``pyplot``.
 
-    Built without ``pyplot``, so no global backend or figure registry is touched (safe
-    inside notebooks); ``fig.savefig`` renders with Agg.
+    No global backend or figure registry is touched (safe inside notebooks and
+    threads); ``fig.savefig`` renders with Agg. A figure of ``figsize`` :math:`(w,h)`
+    inches saved at ``dpi`` has :math:`(w\cdot\mathrm{dpi})\times(h\cdot\mathrm{dpi})`
+    pixels.
+
+    Args:
+      **kwargs: keyword arguments of ``matplotlib.figure.Figure`` (``figsize``,
+        ``layout``, ``dpi``, ...).
+
+    Returns:
+      A ``matplotlib.figure.Figure``.
+
+    Raises:
+      ImportError: if matplotlib is not installed (install the extra ``jrelu[plot]``).
+
+    Example:
+      >>> import jrelu.plot
+      >>> fig = jrelu.plot.figure(figsize=(4, 3))
+      >>> ax = fig.subplots()
+      >>> tuple(fig.get_size_inches().tolist())
+      (4.0, 3.0)
     """
     try:
         from matplotlib.figure import Figure
@@ -37,73 +69,151 @@ def figure(**kwargs):
     return Figure(**kwargs)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class ErrorProfile:
+    r"""Weighted errors of :math:`\Phi_\varepsilon` and their envelopes, per sample point.
+
+    The result of :func:`global_error_profile`. All arrays have shape ``(n,)`` (one entry
+    per point) and dtype float64; the weight is :math:`w(x)=1+\|x\|_2^\kappa`.
+
+    Attributes:
+      radius: :math:`\|x\|_2`.
+      value_error: :math:`|f(x)-R\Phi_\varepsilon(x)|/w(x)`.
+      derivative_error: :math:`\|\nabla f(x)-D^N\Phi_\varepsilon(x)\|_2/w(x)`.
+      value_envelope: the guaranteed value envelope of :func:`jrelu.constructions.global_bound`,
+        divided by w(x).
+      derivative_envelope: the guaranteed a.e. derivative envelope, divided by w(x).
+      path: where the PNG was saved, or None.
+      figure: the ``matplotlib.figure.Figure`` (not part of :meth:`to_dict`).
+
+    Example:
+      >>> import dataclasses, jrelu.plot
+      >>> [f.name for f in dataclasses.fields(jrelu.plot.ErrorProfile)][:3]
+      ['radius', 'value_error', 'derivative_error']
+    """
+
+    radius: np.ndarray
+    value_error: np.ndarray
+    derivative_error: np.ndarray
+    value_envelope: np.ndarray
+    derivative_envelope: np.ndarray
+    path: str | None
+    figure: Any = dataclasses.field(repr=False)
+
+    def to_dict(self) -> dict:
+        """The data as a JSON-able dict: arrays as lists of floats, ``path``; no figure."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name != "figure"}
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+
+
 def _radial_points(key, d: int, num_points: int, r_min: float, r_max: float, dtype):
-    """Points on log-spaced spheres (directions uniform), via jrelu.RadialShells."""
-    from .errors import RadialShells
+    """Points on log-spaced spheres (directions uniform), via jrelu.samplers.RadialShells."""
+    from .samplers import RadialShells
 
     shells = RadialShells(dim=d, r_max=r_max, num_shells=min(num_points, 200), r_min=r_min)
-    return shells(key, num_points, dtype)
+    return shells(key, num_points, dtype=dtype)
 
 
-def global_error_profile(net: Network, record: GlobalRecord, target: Callable,
-                         target_grad: Callable | None = None, *, key, path=None,
-                         num_points: int = 4000, r_min: float = 1e-2, r_max: float = 1e4,
-                         extra_points=None, activation: Activation = relu,
-                         chunk_size: int = 2048, title: str | None = None) -> dict:
+def global_error_profile(net: Network, record: GlobalRecord, target: Callable, *,
+                         target_grad: Callable | None = None, key: jax.typing.ArrayLike,
+                         path: str | os.PathLike | None = None, num_points: int = 4000,
+                         r_min: float = 1e-2, r_max: float = 1e4,
+                         extra_points: jax.typing.ArrayLike | None = None,
+                         activation: Activation = relu, chunk_size: int = 2048,
+                         title: str | None = None) -> ErrorProfile:
     r"""Measured weighted errors of :math:`\Phi_\varepsilon` against ‖x‖, next to the envelopes.
 
     For points x on spheres of log-spaced radii in :math:`[r_{\min},r_{\max}]` (uniform
-    directions, :class:`jrelu.RadialShells`), plus optional ``extra_points``, computes
+    directions, :class:`jrelu.samplers.RadialShells`), plus optional ``extra_points``,
+    computes with :func:`jrelu.pointwise_errors`
 
     .. math::
         e_0(x)=\frac{|f(x)-R\Phi_\varepsilon(x)|}{1+\|x\|^\kappa},\qquad
         e_1(x)=\frac{\|\nabla f(x)-D^N\Phi_\varepsilon(x)\|_2}{1+\|x\|^\kappa},
 
-    and the guaranteed envelopes of :func:`jrelu.global_bound` divided by the same
-    weight, and draws two log–log panels (value and derivative): measured errors as
-    dots, the region-wise envelope as a line of points, and the theorem's constants ε
+    and the guaranteed envelopes of :func:`jrelu.constructions.global_bound` divided by
+    the same weight, and draws two log–log panels (value and derivative): measured errors
+    as dots, the region-wise envelope as a line of points, and the theorem's constants ε
     and :math:`C\varepsilon^r` as horizontal lines; the cube edges :math:`B_\varepsilon`
-    and :math:`\sqrt d(B_\varepsilon+1)` are marked. Zero errors are drawn at the
-    bottom of the axis.
+    and :math:`\sqrt d(B_\varepsilon+1)` are marked. Zero errors are drawn at the bottom
+    of the axis.
 
     Args:
-      net, record: the output of :func:`jrelu.global_network`.
+      net: :math:`\Phi_\varepsilon`, widths ``(d, ..., 1)``, from
+        :func:`jrelu.constructions.global_network`.
+      record: its :class:`jrelu.constructions.GlobalRecord`.
       target: f, one point ``(d,)`` → scalar (jnp; vmapped).
       target_grad: ∇f, ``(d,)`` → ``(d,)``; default ``jax.grad(target)``.
-      key: PRNG key for the directions.
-      path: where to save the PNG (None: do not save).
-      num_points, r_min, r_max: the radial sample.
-      extra_points: optional array ``(n, d)`` added to the sample.
+      key: PRNG key of the directions.
+      path: where to save the PNG (None: do not save), written atomically
+        (:func:`jrelu.io.atomic_write`); parent folders are created.
+      num_points: number of radial sample points.
+      r_min: the smallest radius, > 0.
+      r_max: the largest radius, > ``r_min``.
+      extra_points: optional points added to the sample, shape ``(n, d)``.
+      activation: :math:`\varrho`, whose :math:`D\varrho` defines :math:`D^N`.
+      chunk_size: points per compiled evaluation.
+      title: the figure title (default: the record's constants and sizes).
 
     Returns:
-      dict with ``radius``, ``value_error``, ``derivative_error`` (weighted),
-      ``value_envelope``, ``derivative_envelope`` (weighted), ``path``.
+      An :class:`ErrorProfile` (float64 arrays, one entry per point, and the figure).
+
+    Raises:
+      TypeError: if ``net`` is not a network, ``record`` not a GlobalRecord, ``target`` /
+        ``target_grad`` not callable, ``key`` not a PRNG key, ``activation`` not an
+        Activation, or a number has the wrong type.
+      ValueError: if the network's input dimension is not the record's d, unless
+        :math:`0<r_{\min}<r_{\max}<\infty`, ``num_points`` / ``chunk_size`` < 1, or
+        ``extra_points`` has the wrong shape.
+      ImportError: if matplotlib is not installed.
+
+    Example:
+      >>> import jrelu.plot
+      >>> loc = jrelu.constructions.squared_norm_local(1)
+      >>> net, record = jrelu.constructions.global_network(loc, 1.0)
+      >>> p = jrelu.plot.global_error_profile(net, record, loc.f, key=jax.random.key(0),
+      ...                                     num_points=20)
+      >>> p.radius.shape, bool((p.value_error <= p.value_envelope).all())
+      ((20,), True)
+      >>> sorted(p.to_dict())[:3]
+      ['derivative_envelope', 'derivative_error', 'path']
+
+    References:
+      Berner, Elbrächter, Grohs, Jentzen (2019),
+      `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
+    _checks.network("net", net)
     if not isinstance(record, GlobalRecord):
         raise TypeError(f"record must be a GlobalRecord, got {type(record).__name__}")
+    _checks.callable_("target", target)
+    if target_grad is not None:
+        _checks.callable_("target_grad", target_grad)
+    _checks.prng_key("key", key)
+    _checks.activation("activation", activation)
+    num_points = _checks.positive_int("num_points", num_points)
+    chunk_size = _checks.positive_int("chunk_size", chunk_size)
     if net.input_dim != record.d:
-        raise ValueError(f"the network has input dimension {net.input_dim} but the record is "
+        raise ValueError(f"net has input dimension {net.input_dim} but the record is "
                          f"for d = {record.d}")
-    if not (0 < r_min < r_max < math.inf):
-        raise ValueError(f"need 0 < r_min < r_max < inf, got r_min={r_min}, r_max={r_max}")
+    r_min = _checks.positive("r_min", r_min)
+    r_max = _checks.positive("r_max", r_max)
+    if not r_min < r_max:
+        raise ValueError(f"r_min must be < r_max, got r_min={r_min}, r_max={r_max}")
     fig = figure(figsize=(12.5, 4.8), layout="constrained")  # fails early without matplotlib
     d = record.d
     dtype = net.dtype
-    x = _radial_points(key, d, int(num_points), r_min, r_max, dtype)
+    x = _radial_points(key, d, num_points, r_min, r_max, dtype)
     if extra_points is not None:
-        extra = jnp.asarray(extra_points, dtype)
+        extra = jnp.asarray(_checks.array("extra_points", extra_points), dtype)
         if extra.ndim != 2 or extra.shape[1] != d:
             raise ValueError(f"extra_points must have shape (n, {d}), got {extra.shape}")
         x = jnp.concatenate([x, extra])
-    grad = jax.grad(target) if target_grad is None else target_grad
 
     @jax.jit
     def errs(xc):
-        v = realize(net, xc, activation)[:, 0]
-        D = derivative(net, xc, activation)[:, 0, :]
-        fv = jax.vmap(target)(xc).reshape(v.shape)
-        gv = jax.vmap(grad)(xc).reshape(D.shape)
-        return jnp.abs(fv - v), jnp.linalg.norm(gv - D, axis=-1)
+        e = pointwise_errors(net, target, xc, target_grad=target_grad, activation=activation)
+        return e.value_error, e.derivative_error
 
     ev, ed = [], []
     for i in range(0, x.shape[0], chunk_size):
@@ -115,15 +225,15 @@ def global_error_profile(net: Network, record: GlobalRecord, target: Callable,
     r = np.linalg.norm(xn, axis=-1)
     w = 1.0 + r**record.kappa
     env = global_bound(record, xn)
-    out = {"radius": r, "value_error": ev / w, "derivative_error": ed / w,
-           "value_envelope": env.value / w, "derivative_envelope": env.derivative / w,
-           "path": None}
+    out = ErrorProfile(radius=r, value_error=ev / w, derivative_error=ed / w,
+                       value_envelope=env.value / w, derivative_envelope=env.derivative / w,
+                       path=None, figure=fig)
 
     order = np.argsort(r)
     axes = fig.subplots(1, 2)
-    panels = [("value", out["value_error"], out["value_envelope"], record.eps,
+    panels = [("value", out.value_error, out.value_envelope, record.eps,
                r"$|f-R\Phi_\varepsilon|\,/\,(1+\|x\|^\kappa)$", r"$\varepsilon$"),
-              ("derivative", out["derivative_error"], out["derivative_envelope"],
+              ("derivative", out.derivative_error, out.derivative_envelope,
                record.C * record.eps**record.r,
                r"$\|\nabla f-D^N\Phi_\varepsilon\|\,/\,(1+\|x\|^\kappa)$",
                r"$C\varepsilon^{r}$")]
@@ -156,7 +266,7 @@ def global_error_profile(net: Network, record: GlobalRecord, target: Callable,
                            f"depth {record.depth}, {record.num_params} params"), fontsize=11)
     if path is not None:
         path = os.fspath(path)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        fig.savefig(path, dpi=110)
-        out["path"] = path
+        fmt = os.path.splitext(path)[1][1:].lower() or None  # as savefig(path) infers it
+        atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=110), mode="wb")
+        out = dataclasses.replace(out, path=path)
     return out

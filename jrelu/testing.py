@@ -4,22 +4,29 @@ A gradient of a ReLU network computed at a kink (by any method: ``jax.grad``, Py
 a hand-written rule) is not unique. :func:`assert_in_clarke_hull` accepts exactly the
 matrices in the Clarke Jacobian :math:`\partial_C R\Phi(x)=\mathrm{conv}\,\partial_B
 R\Phi(x)`, as far as :func:`jrelu.limiting_jacobians` finds :math:`\partial_B`.
+
+References:
+  Clarke, Optimization and Nonsmooth Analysis (1983); Berner, Elbrächter, Grohs, Jentzen
+  (2019), `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
 """
 
 from __future__ import annotations
 
 import jax
 import numpy as np
+from jax.typing import ArrayLike
 
 from .activations import Activation, relu
-from .derivative import _default_hull_atol, limiting_jacobians
+from .derivative import LimitingJacobians, limiting_jacobians
 from .network import Network
 
 __all__ = ["assert_in_clarke_hull"]
 
 
-def assert_in_clarke_hull(net: Network, x, J, key=None, num_bases: int = 32,
-                          atol: float | None = None, activation: Activation = relu):
+def assert_in_clarke_hull(net: Network, x: ArrayLike, J: ArrayLike, *,
+                          key: ArrayLike | None = None, num_bases: int = 32,
+                          atol: float | None = None,
+                          activation: Activation = relu) -> LimitingJacobians:
     r"""Assert that J lies within ``atol`` of the convex hull of the limiting Jacobians found.
 
     Computes :math:`\{J_1,\dots,J_K\}\subseteq\partial_B R\Phi(x)` with
@@ -29,8 +36,8 @@ def assert_in_clarke_hull(net: Network, x, J, key=None, num_bases: int = 32,
         d=\min\Bigl\{\Bigl\|\sum_i\lambda_iJ_i-J\Bigr\|_F:\lambda\ge0,\ \sum_i\lambda_i=1
         \Bigr\}
 
-    (NumPy float64, Lawson–Hanson NNLS with a weighted sum row, then an exact solve on the
-    support). Passes iff the attained :math:`d\le` ``atol``. The hull of the elements
+    (NumPy float64, SciPy's Lawson–Hanson NNLS with a weighted sum row, then an exact solve
+    on the support). Passes iff the attained :math:`d\le` ``atol``. The hull of the elements
     found is a subset of the Clarke Jacobian, equal to it when the search is complete
     (e.g. no kink at x); when it is not, a valid Clarke element can fail, and the message
     says that more elements may exist (raise ``num_bases``).
@@ -40,10 +47,14 @@ def assert_in_clarke_hull(net: Network, x, J, key=None, num_bases: int = 32,
       x: one point, shape ``(N_0,)``.
       J: the matrix to check, shape ``(N_L, N_0)``, or ``(N_0,)`` (a gradient) when
         :math:`N_L=1`.
-      key: a ``jax.random`` key for the random bases (default ``jax.random.key(0)``).
-      num_bases: number of random bases for :func:`jrelu.limiting_jacobians`.
-      atol: tolerance on d; default :math:`100\,\varepsilon(1+\max_i\|J_i\|_F)`.
-      activation: :math:`\varrho`.
+      key: (keyword-only) a JAX PRNG key for the random bases (default
+        ``jax.random.key(0)``).
+      num_bases: (keyword-only) number of random bases for
+        :func:`jrelu.limiting_jacobians`.
+      atol: (keyword-only) tolerance on d; default
+        :math:`100\,\varepsilon(1+\max_i\|J_i\|_F)`
+        (:attr:`jrelu.LimitingJacobians.default_atol`).
+      activation: (keyword-only) :math:`\varrho` (default ReLU).
 
     Returns:
       the :class:`~jrelu.LimitingJacobians` found (for further inspection).
@@ -51,13 +62,30 @@ def assert_in_clarke_hull(net: Network, x, J, key=None, num_bases: int = 32,
     Raises:
       AssertionError: with the distance (upper and lower bound), the elements found, the
         best convex weights and whether more elements may exist.
-      ValueError: for a J of the wrong shape or with a non-finite entry.
+      ValueError: for a J of the wrong shape or with a non-finite entry, and as
+        :func:`jrelu.limiting_jacobians`.
+      TypeError: as :func:`jrelu.limiting_jacobians`.
+
+    Example:
+        >>> from jrelu.testing import assert_in_clarke_hull
+        >>> net = jrelu.examples.slope_network(2.0, 3.0)  # slopes 3 left, 2 right of 0
+        >>> x = jnp.zeros(1)
+        >>> assert_in_clarke_hull(net, x, jnp.array([[2.5]])).complete
+        True
+        >>> assert_in_clarke_hull(net, x, jrelu.derivative(net, x))  # D^N(0) = 0
+        Traceback (most recent call last):
+        ...
+        AssertionError: J is not in the convex hull of the limiting Jacobians ...
+
+    References:
+        Clarke, Optimization and Nonsmooth Analysis (1983); Berner, Elbrächter, Grohs,
+        Jentzen (2019), `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
     key = jax.random.key(0) if key is None else key
-    found = limiting_jacobians(net, x, key, num_bases=num_bases, activation=activation)
+    found = limiting_jacobians(net, x, key=key, num_bases=num_bases, activation=activation)
     upper, lower, weights = found.hull_distance(J)
     if atol is None:
-        atol = _default_hull_atol(found.jacobians)
+        atol = found.default_atol
     if upper <= atol:
         return found
     elems = np.asarray(found.jacobians)

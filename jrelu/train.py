@@ -1,4 +1,4 @@
-r"""Training with any optax optimizer, counting the kinks SGD actually hits (MATH.md §3).
+r"""Training with any optax optimizer, counting the kinks SGD actually hits.
 
 :func:`train` runs ``steps`` steps of
 
@@ -8,19 +8,24 @@ r"""Training with any optax optimizer, counting the kinks SGD actually hits (MAT
     \mathfrak L(N^{\theta_i}(x_m),y_m),
 
 one jit-compiled :func:`jax.lax.scan` over the steps. The gradient is ``jax.grad``
-through the activation's custom JVP, which for :data:`jrelu.relu` is exactly the
-generalized gradient :math:`G` of [DDJW] (:func:`jrelu.generalized_gradient`), i.e.
-what PyTorch and TensorFlow compute.
+through the activation's custom JVP, which for :class:`jrelu.ReLU` is exactly the
+generalized gradient :math:`G` (:func:`jrelu.generalized_gradient`), i.e. what PyTorch
+and TensorFlow compute.
 
 Per step it records the minibatch loss and the number of (point, neuron) pairs whose
-hidden pre-activation lies *exactly* at a kink in that step's forward pass — the points
+hidden pre-activation lies *exactly* at a kink in that step's forward pass: the points
 where :math:`D\varrho` is a convention and not a derivative. This answers the question
 Berner et al. asked of PyTorch: how often does SGD evaluate ReLU'(0), in float32 versus
-float64? (:func:`jrelu.bench.bench_train` reports a small study.)
+float64? (``jrelu bench`` reports a small study.)
 
 Randomness: step ``i`` (counting from ``start_step``) uses the key
-``jax.random.fold_in(key, i)``, so training in segments — passing back the returned
-``opt_state`` and ``start_step`` — reproduces one long run exactly.
+``jax.random.fold_in(key, i)``, so training in segments (passing back the returned
+``opt_state`` and ``start_step``) reproduces one long run exactly.
+
+References:
+  Dereich, Do, Jentzen, Weber (2025), `arXiv:2501.15646 <https://arxiv.org/abs/2501.15646>`_;
+  Berner, Elbrächter, Grohs, Jentzen (2019),
+  `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
 """
 
 from __future__ import annotations
@@ -31,29 +36,47 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from .activations import Activation, relu
-from .gradients import _check_data, _resolve_loss, _risk_and_preacts
-from .network import Network
+from . import _checks
+from .activations import Activation, ReLU
+from .losses import Loss, resolve
+from .network import Network, preactivations
 
 __all__ = ["TrainHistory", "train"]
 
+_RELU = ReLU()
+
 
 class TrainHistory(NamedTuple):
-    """What :func:`train` records.
+    r"""What :func:`train` records, one entry per step.
 
-    Attributes:
+    .. math:: \text{loss}_i=\tfrac1{|B_i|}\textstyle\sum_{m\in B_i}
+        \mathfrak L(N^{\theta_i}(x_m),y_m)\quad(\text{before the update of step } i).
+
+    Args:
       loss: ``(steps,)`` minibatch loss at the parameters *before* each step's update.
       kinks: ``(steps,)`` int32, the number of (point, neuron) pairs of that step's
         minibatch whose hidden pre-activation is exactly at a kink of the activation
-        (:meth:`jrelu.Activation.at_kink`, ``tol=0``); zeros if ``count_kinks=False``.
+        (:meth:`jrelu.Activation.kink_mask`, ``tol=0``); zeros if ``count_kinks=False``.
       opt_state: the optimizer state after the last step (pass it back with
         ``start_step`` to continue).
       step: ``(steps,)`` the global step indices ``start_step, …, start_step+steps-1``.
       preactivations_per_step: ``batch_size * (N_1 + … + N_{L-1})``, the number of
         hidden (point, neuron) pairs a step evaluates (so ``kinks / this`` is a rate).
+
+    Example:
+      >>> import optax
+      >>> xs = jnp.linspace(-1.0, 1.0, 16)[:, None]
+      >>> net = jrelu.init(jax.random.key(0), (1, 4, 1))
+      >>> _, hist = jrelu.train(net, (xs, xs ** 2), optimizer=optax.sgd(0.1), steps=3,
+      ...                       batch_size=4, key=jax.random.key(1))
+      >>> hist.loss.shape, hist.step.tolist(), hist.preactivations_per_step
+      ((3,), [0, 1, 2], 16)
+
+    References:
+      Berner, Elbrächter, Grohs, Jentzen (2019),
+      `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
 
     loss: jax.Array
@@ -61,12 +84,6 @@ class TrainHistory(NamedTuple):
     opt_state: Any
     step: jax.Array
     preactivations_per_step: int
-
-
-def _check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-    return int(value)
 
 
 def _runner(optimizer, loss, activation, count_kinks, sampler, batch_size):
@@ -80,21 +97,21 @@ def _runner(optimizer, loss, activation, count_kinks, sampler, batch_size):
 
 
 @functools.lru_cache(maxsize=32)
-def _make_runner(optimizer, loss, activation: Activation, count_kinks: bool,
+def _make_runner(optimizer, loss: Loss, activation: Activation, count_kinks: bool,
                  sampler: Callable, batch_size: int):
     """A jitted ``(net, opt_state, key, step_ids, data_args) -> ((net, opt_state), hist)``.
 
     Cached on the static pieces so repeated calls (training in segments, benchmarks)
     reuse the compiled program.
     """
-    loss_obj = _resolve_loss(loss)
 
     def objective(net, xb, yb):
-        risk, zs = _risk_and_preacts(net, xb, yb, loss_obj, activation, None)
+        zs = preactivations(net, xb, activation=activation)
+        risk = loss.risk(zs[-1], yb)
         kinks = jnp.zeros((), jnp.int32)
         if count_kinks:
             for z in zs[:-1]:
-                kinks = kinks + jnp.sum(activation.at_kink(z), dtype=jnp.int32)
+                kinks = kinks + jnp.sum(activation.kink_mask(z), dtype=jnp.int32)
         return risk, kinks
 
     value_and_grad = jax.value_and_grad(objective, has_aux=True)
@@ -123,18 +140,25 @@ def _sample_minibatch(key, batch_size, xs, ys):
     return xs[idx], ys[idx]
 
 
-def train(net: Network, data, optimizer: optax.GradientTransformation, steps: int,
-          batch_size: int, key: jax.Array, *, loss="mse", activation: Activation = relu,
-          count_kinks: bool = True, opt_state=None, start_step: int = 0
+def train(net: Network, data, *, optimizer: optax.GradientTransformation, steps: int,
+          batch_size: int, key: jax.Array, loss="mse", activation: Activation = _RELU,
+          count_kinks: bool = True, opt_state: Any = None, start_step: int = 0
           ) -> tuple[Network, TrainHistory]:
     r"""Train ``net`` with ``optimizer`` for ``steps`` minibatch steps.
+
+    .. math::
+        \theta_{i+1}=\theta_i+\mathrm{update}_i\big(G_{B_i}(\theta_i)\big),\qquad
+        B_i\ \text{drawn with}\ \mathtt{fold\_in(key}, i),
+
+    where :math:`G_{B_i}` is the generalized gradient of the minibatch mean loss
+    (``jax.grad`` through the activation's custom JVP).
 
     Args:
       net: the initial network (its dtype sets the training dtype; data are cast to it).
       data: either a pair ``(xs, ys)`` with ``xs`` of shape ``(M, N_0)`` and ``ys`` of
         shape ``(M, N_L)`` (or integer class indices ``(M,)`` for
-        ``"softmax_cross_entropy"``) — each step draws ``batch_size`` indices uniformly
-        from {0, …, M−1}, independently, with replacement — or a callable
+        ``"softmax_cross_entropy"``); each step draws ``batch_size`` indices uniformly
+        from {0, …, M−1}, independently, with replacement. Or a callable
         ``data(key, batch_size) -> (xs, ys)`` that draws a fresh sample each step; it must
         be traceable by ``jax.jit`` (``batch_size`` is a Python int).
       optimizer: any ``optax.GradientTransformation`` (schedules included).
@@ -143,38 +167,57 @@ def train(net: Network, data, optimizer: optax.GradientTransformation, steps: in
       key: a JAX PRNG key; step i uses ``jax.random.fold_in(key, i)`` with i the global
         step index ``start_step + j``.
       loss: as in :func:`jrelu.empirical_risk` (``"mse"``, ``"huber"``,
-        ``"softmax_cross_entropy"`` or a callable); the minibatch cost is the mean.
-      activation: ϱ (default :data:`jrelu.relu`, giving the generalized gradient G).
+        ``"softmax_cross_entropy"``, a :class:`jrelu.losses.Loss` or a callable); the
+        minibatch cost is the mean.
+      activation: ϱ (default :class:`jrelu.ReLU`, giving the generalized gradient G).
       count_kinks: record per step the number of hidden pre-activations exactly at a
         kink (from the loss's own forward pass; no extra pass).
       opt_state: optimizer state to continue from (default ``optimizer.init(net)``).
-      start_step: global index of the first step (to continue a run).
+      start_step: global index of the first step, ≥ 0 (to continue a run).
 
     Returns:
       ``(trained_net, history)`` with history a :class:`TrainHistory`.
 
     Raises:
+      TypeError: for a non-Network ``net``, a non-optax ``optimizer``, a non-integer
+        ``steps``/``batch_size``/``start_step``, a key that is not a PRNG key, an
+        ``activation`` that is not a :class:`jrelu.Activation`, or ``data`` neither a
+        pair nor callable.
       ValueError: before any work, for ``steps``/``batch_size`` < 1, a negative
-        ``start_step``, data whose shapes do not fit the network or each other, an empty
-        data set, or non-finite data (with its position); TypeError for a non-optax
-        optimizer or a non-Network ``net``.
+        ``start_step``, an unknown loss, data whose shapes do not fit the network or each
+        other, an empty data set, or non-finite data (with its position).
+
+    Example:
+      >>> import optax
+      >>> xs = jnp.linspace(-1.0, 1.0, 32)[:, None]
+      >>> net = jrelu.init(jax.random.key(0), (1, 16, 1))
+      >>> trained, hist = jrelu.train(net, (xs, jnp.abs(xs)), optimizer=optax.adam(1e-2),
+      ...                             steps=200, batch_size=8, key=jax.random.key(1))
+      >>> bool(hist.loss[-20:].mean() < hist.loss[:20].mean())
+      True
+
+    References:
+      Dereich, Do, Jentzen, Weber (2025),
+      `arXiv:2501.15646 <https://arxiv.org/abs/2501.15646>`_;
+      Berner, Elbrächter, Grohs, Jentzen (2019),
+      `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a jrelu.Network, got {type(net).__name__}")
-    steps = _check_positive_int("steps", steps)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    start_step = _check_positive_int("start_step", start_step, minimum=0)
+    _checks.network("net", net)
+    steps = _checks.positive_int("steps", steps)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    start_step = _checks.integer("start_step", start_step, min=0)
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError("optimizer must be an optax.GradientTransformation (with init and "
                         f"update), got {type(optimizer).__name__}")
-    if not isinstance(activation, Activation):
-        raise TypeError(f"activation must be a jrelu.Activation, got {type(activation).__name__}")
-    loss_obj = _resolve_loss(loss)
+    _checks.prng_key("key", key)
+    _checks.activation("activation", activation)
+    loss = resolve(loss)
     if isinstance(data, (tuple, list)):
         if len(data) != 2:
             raise ValueError(f"data must be a pair (xs, ys) or a callable, got a sequence of "
                              f"length {len(data)}")
-        xs, ys, _ = _check_data(net, data[0], data[1], loss_obj, where="data")
+        xs, ys, _ = _checks.data_set(net, data[0], data[1], targets=loss.targets,
+                                     where="data")
         sampler, data_args = _sample_minibatch, (xs, ys)
     elif callable(data):
         shapes = jax.eval_shape(lambda k: data(k, batch_size), key)
@@ -186,8 +229,9 @@ def train(net: Network, data, optimizer: optax.GradientTransformation, steps: in
         if xs_s.shape[:1] != (batch_size,):
             raise ValueError(f"data(key, batch_size={batch_size}) returned xs of shape "
                              f"{xs_s.shape}; expected ({batch_size}, {net.input_dim})")
-        _check_data(net, jnp.zeros(xs_s.shape, xs_s.dtype), jnp.zeros(ys_s.shape, ys_s.dtype),
-                    loss_obj, where=f"data(key, {batch_size})")
+        _checks.data_set(net, jnp.zeros(xs_s.shape, xs_s.dtype),
+                         jnp.zeros(ys_s.shape, ys_s.dtype), targets=loss.targets,
+                         where=f"data(key, {batch_size})")
         sampler, data_args = data, ()
     else:
         raise TypeError(f"data must be a pair (xs, ys) or a callable data(key, batch_size), "

@@ -19,7 +19,10 @@ def dyadic_network(rng: np.random.Generator, widths, denom: int = 4, zero_frac: 
     return jrelu.Network(layers)
 
 
-def plant_kinks(net: jrelu.Network, x, rng: np.random.Generator, activation=jrelu.relu,
+RELU = jrelu.ReLU()
+
+
+def plant_kinks(net: jrelu.Network, x, rng: np.random.Generator, activation=RELU,
                 frac: float = 0.5) -> jrelu.Network:
     """Shift biases so that about ``frac`` of the hidden neurons sit exactly on a kink of
     ``activation`` at the single dyadic point ``x``; layer by layer, so deep kinks are planted

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 import jrelu
-from jrelu import HardTanh, LeakyReLU, Network, ReLU, kink_report, relu
+from jrelu import HardTanh, LeakyReLU, Network, ReLU, kink_report
 from jrelu.derivative import hull_distance
 from jrelu.examples import slope_network
 from jrelu.testing import assert_in_clarke_hull
+
+relu = ReLU()
 
 # -- kink_report ---------------------------------------------------------------------------
 
@@ -50,7 +52,7 @@ def test_kink_report_counts_exactly(jit):
     X = jnp.asarray(BATCH)
     fn = jax.jit(kink_report, static_argnames="activation") if jit else kink_report
     for tol in (0.0, 0.125, 0.25):
-        rep = fn(net, X, tol)
+        rep = fn(net, X, tol=tol)
         zs = expected_counts(BATCH, tol)
         assert [int(c) for c in rep.exact_counts] == [int(np.sum(z == 0)) for z in zs]
         assert [int(c) for c in rep.near_counts] == [int(np.sum(np.abs(z) <= tol)) for z in zs]
@@ -63,10 +65,11 @@ def test_kink_report_counts_exactly(jit):
     assert [int(c) for c in rep.exact_counts] == [6, 2]  # hand count from the comments
     np.testing.assert_array_equal(np.asarray(rep.point_counts), [5, 0, 2, 0, 1, 0])
     assert int(rep.total_near) == int(rep.near_counts[0]) + int(rep.near_counts[1])
-    summary = rep.summary()
-    json.dumps(summary)
-    assert summary["total_exact"] == 8 and summary["num_affected"] == 3
-    assert summary["num_may_differ"] == 2 and summary["num_points"] == 6
+    # the typed totals (0.1's dict summary() is gone: a NamedTuple of arrays instead)
+    assert not hasattr(rep, "summary")
+    assert int(rep.total_exact) == 8 and int(rep.num_affected) == 3
+    assert int(rep.num_may_differ) == 2 and rep.affected.size == 6
+    json.dumps([int(c) for c in rep.exact_counts])
 
 
 def test_kink_report_batch_shapes_and_traced_tol():
@@ -77,7 +80,7 @@ def test_kink_report_batch_shapes_and_traced_tol():
     np.testing.assert_array_equal(np.asarray(rep.point_counts), [[5, 0, 2], [0, 1, 0]])
     single = kink_report(net, jnp.asarray(BATCH[0]))
     assert single.affected.shape == () and int(single.point_counts) == 5
-    f = jax.jit(lambda t: kink_report(net, jnp.asarray(BATCH), t).near_counts[0])
+    f = jax.jit(lambda t: kink_report(net, jnp.asarray(BATCH), tol=t).near_counts[0])
     assert int(f(0.0)) == 6 and int(f(0.25)) == int(np.sum(np.abs(expected_counts(BATCH, 0)[0])
                                                          <= 0.25))
     # the report is a pytree: it passes through jit and tree_map
@@ -89,17 +92,19 @@ def test_kink_report_activations():
     x = jnp.array([[0.0], [1.0], [-1.0], [0.5]])
     one = Network([(jnp.array([[1.0]]), jnp.zeros(1)), (jnp.array([[1.0]]), jnp.zeros(1))])
     # one kink neuron: D^N is one-sided for c ∈ {0, 1} (and leaky's default), not for c = 1/2
-    for act, differ in ((relu, False), (ReLU(kink=1.0), False), (ReLU(kink=0.5), True),
-                        (LeakyReLU(0.25), False), (LeakyReLU(0.25, kink=0.5), True)):
+    for act, differ in ((relu, False), (ReLU(deriv_at_kink=1.0), False),
+                        (ReLU(deriv_at_kink=0.5), True),
+                        (LeakyReLU(negative_slope=0.25), False),
+                        (LeakyReLU(negative_slope=0.25, deriv_at_kink=0.5), True)):
         rep = kink_report(one, x, activation=act)
         np.testing.assert_array_equal(np.asarray(rep.affected), [True, False, False, False])
         np.testing.assert_array_equal(np.asarray(rep.may_differ), [differ, False, False, False])
     rep = kink_report(one, x, activation=HardTanh())  # kinks at ±1, Dϱ(±1) = 0 is one-sided
     np.testing.assert_array_equal(np.asarray(rep.affected), [False, True, True, False])
     assert not bool(rep.may_differ.any())
-    rep = kink_report(one, x, 0.5, activation=HardTanh())
+    rep = kink_report(one, x, tol=0.5, activation=HardTanh())
     assert int(rep.near_counts[0]) == 3
-    rep = kink_report(one, x, activation=jrelu.softplus)
+    rep = kink_report(one, x, activation=jrelu.Softplus())
     assert int(rep.total_exact) == 0 and not bool(rep.affected.any())
     depth1 = Network([(jnp.ones((1, 1)), jnp.zeros(1))])
     rep = kink_report(depth1, x)
@@ -107,7 +112,7 @@ def test_kink_report_activations():
 
 
 def test_kink_report_float32_and_errors():
-    net = slope_network(dtype=jnp.float32)
+    net = slope_network(1.0, 1.0, dtype=jnp.float32)
     rep = kink_report(net, jnp.zeros((3, 1), jnp.float32))
     assert int(rep.exact_counts[0]) == 6
     with pytest.raises(ValueError, match="shape"):
@@ -116,6 +121,10 @@ def test_kink_report_float32_and_errors():
         kink_report(net, jnp.zeros(1), tol=-1.0)
     with pytest.raises(ValueError, match="tol"):
         kink_report(net, jnp.zeros(1), tol=float("nan"))
+    with pytest.raises(TypeError, match="^tol"):
+        kink_report(net, jnp.zeros(1), tol="0.5")
+    with pytest.raises(TypeError):  # tol is keyword-only
+        kink_report(net, jnp.zeros(1), 0.5)
     with pytest.raises(TypeError, match="Activation"):
         kink_report(net, jnp.zeros(1), activation="relu")
 
@@ -160,8 +169,11 @@ def test_assert_in_clarke_hull_slope_network():
     with pytest.raises(AssertionError, match="distance"):
         assert_in_clarke_hull(net, x0, jnp.array([3.0 + 1e-6]))
     assert_in_clarke_hull(net, x0, jnp.array([3.0 + 1e-6]), atol=1e-5)
-    # jax.grad of the realization with ReLU(kink=1/2) gives (a+b)/2 = 2.5: inside
-    g = jax.grad(lambda x: jrelu.realize(net, x, ReLU(kink=0.5))[0])(x0)
+    assert_in_clarke_hull(net, x0, jnp.array([2.5]), key=jax.random.key(1), num_bases=4)
+    with pytest.raises(TypeError):  # key is keyword-only
+        assert_in_clarke_hull(net, x0, jnp.array([2.5]), jax.random.key(1))
+    # jax.grad of the realization with ReLU(deriv_at_kink=1/2) gives (a+b)/2 = 2.5: inside
+    g = jax.grad(lambda x: jrelu.realize(net, x, activation=ReLU(deriv_at_kink=0.5))[0])(x0)
     assert_in_clarke_hull(net, x0, g)
 
 

@@ -17,7 +17,13 @@ import pytest
 import jrelu
 from jrelu import config as jconfig
 from jrelu.cli import main
-from jrelu.io import load_checkpoint, load_network, save_checkpoint, save_network
+from jrelu.io import (
+    load_checkpoint,
+    load_network,
+    load_network_metadata,
+    save_checkpoint,
+    save_network,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
@@ -28,9 +34,10 @@ CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_save_load_network_roundtrip_is_exact(tmp_path, dtype):
-    net = jrelu.init(jax.random.key(0), (3, 5, 4, 1), dtype)
+    net = jrelu.init(jax.random.key(0), (3, 5, 4, 1), dtype=dtype)
     save_network(tmp_path / "n.npz", net, metadata={"note": "x"})
-    back, meta = load_network(tmp_path / "n.npz", with_metadata=True)
+    back = load_network(tmp_path / "n.npz")
+    meta = load_network_metadata(tmp_path / "n.npz")
     assert meta == {"note": "x"} and back.widths == net.widths and back.dtype == net.dtype
     for (A, b), (A2, b2) in zip(net.layers, back.layers):
         np.testing.assert_array_equal(A, A2)
@@ -43,30 +50,30 @@ def test_load_network_rejects_other_files(tmp_path):
     np.savez(tmp_path / "x.npz", a=np.zeros(2))
     with pytest.raises(ValueError, match="not a jrelu.network file"):
         load_network(tmp_path / "x.npz")
-    save_checkpoint(tmp_path / "c.npz", jrelu.init(jax.random.key(0), (2, 1)), None, 0,
-                    jax.random.key(0))
+    save_checkpoint(tmp_path / "c.npz", jrelu.init(jax.random.key(0), (2, 1)), opt_state=None,
+                    step=0, key=jax.random.key(0))
     with pytest.raises(ValueError, match="expected a jrelu.network file"):
         load_network(tmp_path / "c.npz")
 
 
 def test_checkpoint_roundtrip_with_adam_state_and_typed_key(tmp_path):
-    net = jrelu.init(jax.random.key(0), (2, 8, 1), jnp.float64)
+    net = jrelu.init(jax.random.key(0), (2, 8, 1), dtype=jnp.float64)
     opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(optax.cosine_decay_schedule(
         1e-3, 100)))
     state = opt.init(net)
     grads = jax.tree_util.tree_map(jnp.ones_like, net)
     _, state = opt.update(grads, state, net)
     key = jax.random.fold_in(jax.random.key(7), 3)
-    save_checkpoint(tmp_path / "c.npz", net, state, 17, key, extra={"loss": np.arange(3.0)},
-                    metadata={"fingerprint": "abc"})
-    ck = load_checkpoint(tmp_path / "c.npz", opt.init(net))
-    assert ck["step"] == 17 and ck["metadata"] == {"fingerprint": "abc"}
-    jax.tree_util.tree_map(np.testing.assert_array_equal, ck["opt_state"], state)
-    assert jax.tree_util.tree_structure(ck["opt_state"]) == jax.tree_util.tree_structure(state)
-    np.testing.assert_array_equal(jax.random.key_data(ck["key"]), jax.random.key_data(key))
-    np.testing.assert_array_equal(ck["extra"]["loss"], np.arange(3.0))
+    save_checkpoint(tmp_path / "c.npz", net, opt_state=state, step=17, key=key,
+                    extra={"loss": np.arange(3.0)}, metadata={"fingerprint": "abc"})
+    ck = load_checkpoint(tmp_path / "c.npz", opt_state_template=opt.init(net))
+    assert ck.step == 17 and ck.metadata == {"fingerprint": "abc"}
+    jax.tree_util.tree_map(np.testing.assert_array_equal, ck.opt_state, state)
+    assert jax.tree_util.tree_structure(ck.opt_state) == jax.tree_util.tree_structure(state)
+    np.testing.assert_array_equal(jax.random.key_data(ck.key), jax.random.key_data(key))
+    np.testing.assert_array_equal(ck.extra["loss"], np.arange(3.0))
     with pytest.raises(ValueError, match="optimizer state has"):
-        load_checkpoint(tmp_path / "c.npz", optax.sgd(0.1).init(net))
+        load_checkpoint(tmp_path / "c.npz", opt_state_template=optax.sgd(0.1).init(net))
 
 
 # -- configs -----------------------------------------------------------------------------------
@@ -78,14 +85,14 @@ def test_shipped_configs_exist_and_validate():
             "global_square_d10"} <= names
     for path in CONFIGS:
         cfg = jconfig.load_config(path)
-        assert cfg["name"] == path.stem
+        assert cfg.name == path.stem
         jconfig.build_problem(cfg)
 
 
 def test_packaged_default_config_is_configs_quickstart():
     assert jconfig.default_config_text() == (ROOT / "configs" / "quickstart.toml").read_text()
     cfg = jconfig.load_config()
-    assert cfg["problem"]["name"] == "heat_square" and cfg["problem"]["dimension"] == 10
+    assert cfg.problem.name == "heat_square" and cfg.problem.dimension == 10
 
 
 def _write(tmp_path, text, name="c.toml"):
@@ -197,12 +204,13 @@ def test_reduced_run_of_every_shipped_config(tmp_path, capsys, name):
     assert all(np.isfinite(be[k]) for k in ("value_rel_l2", "grad_rel_l2"))
     # the saved network reproduces the reported box errors
     net = load_network(tmp_path / "network.npz")
-    cfg = rep["config"]
+    cfg = jconfig.load_config(ROOT / "configs" / f"{name}.toml", _SMALL[name])
+    assert cfg.to_dict() == rep["config"]  # the report echoes the typed config
     problem = jconfig.build_problem(cfg)
-    key = jax.random.key(cfg["seed"])
-    xs = problem.sample_box(jax.random.fold_in(key, 2), cfg["sweep"]["box_points"], net.dtype)
-    again = jrelu.pde.relative_l2_errors(net, problem, xs, chunk_size=cfg["sweep"]["chunk_size"])
-    assert again == be
+    key = jax.random.key(cfg.seed)
+    xs = problem.sample_box(jax.random.fold_in(key, 2), cfg.sweep.box_points, dtype=net.dtype)
+    again = jrelu.pde.relative_l2_errors(net, problem, xs, chunk_size=cfg.sweep.chunk_size)
+    assert again.to_dict() == be
     if name == "constructive_heat_d20":
         c = rep["constructive"]
         assert [r["paths"] for r in c["paths_study"]] == [1, 2, 8]
@@ -247,7 +255,7 @@ def test_killed_run_resumes_to_the_same_report(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert ckpt.exists(), proc.stderr.read().decode()
-    step = load_checkpoint(ckpt)["step"]
+    step = load_checkpoint(ckpt).step
     assert 0 < step < 3000 and not (a / "report.json").exists()
     r1 = subprocess.run(args + ["--out", str(a)], env=env, capture_output=True, text=True,
                         timeout=600)

@@ -1,5 +1,5 @@
-"""Building blocks of MATH.md §4: tooth, sawtooth, squaring, abs, multiplication, cut-off,
-max/min, max-min PWL, squared norm, products/monomials/polynomials (float64).
+"""Building blocks of jrelu.constructions: tooth, sawtooth, squaring, abs, multiplication,
+cut-off, max/min, max-min PWL, squared norm, products/monomials/polynomials (float64).
 
 Inputs are dyadic wherever an identity or a sharp bound is asserted, so float64 arithmetic
 is exact and comparisons need no tolerance."""
@@ -16,25 +16,29 @@ import pytest
 
 import jrelu
 from jrelu import connectivity, depth, derivative, num_params, realize, width
+from jrelu import constructions as C
 
-KINKS = [jrelu.ReLU(kink=0.0), jrelu.ReLU(kink=0.5), jrelu.ReLU(kink=1.0)]
+RELU = jrelu.ReLU()
+
+KINKS = [jrelu.ReLU(deriv_at_kink=0.0), jrelu.ReLU(deriv_at_kink=0.5),
+         jrelu.ReLU(deriv_at_kink=1.0)]
 
 
 @functools.partial(jax.jit, static_argnames="act")
-def _realize(net, x, act=jrelu.relu):
-    return realize(net, x, act)
+def _realize(net, x, act=RELU):
+    return realize(net, x, activation=act)
 
 
 @functools.partial(jax.jit, static_argnames="act")
-def _derivative(net, x, act=jrelu.relu):
-    return derivative(net, x, act)
+def _derivative(net, x, act=RELU):
+    return derivative(net, x, activation=act)
 
 
 def _params(widths):
     return sum(widths[k] * (widths[k - 1] + 1) for k in range(1, len(widths)))
 
 
-def _r(net, x, act=jrelu.relu):
+def _r(net, x, act=RELU):
     return np.asarray(_realize(net, jnp.asarray(x)[..., None] if np.ndim(x) == 1 else x, act))
 
 
@@ -53,7 +57,7 @@ def _dyadic_uniform(rng, shape, lo, hi, bits=20):
 
 
 def test_tooth_values_and_sizes():
-    net = jrelu.tooth_network()
+    net = C.tooth_network()
     x = _grid(-2.0, 3.0, 2.0**-8)
     g = np.where((x >= 0) & (x <= 0.5), 2 * x, np.where((x > 0.5) & (x <= 1), 2 - 2 * x, 0.0))
     np.testing.assert_array_equal(_r(net, x)[:, 0], g)
@@ -63,7 +67,7 @@ def test_tooth_values_and_sizes():
 
 @pytest.mark.parametrize("s", [1, 2, 4, 7])
 def test_sawtooth_teeth_exact(s):
-    net = jrelu.sawtooth_network(s)
+    net = C.sawtooth_network(s)
     x = _grid(-1.0, 2.0, 2.0 ** (-s - 3))
     y = _r(net, x)[:, 0]
     # exactly 0 outside [0, 1], 0 at even and 1 at odd multiples of 2^-s, linear between
@@ -89,7 +93,7 @@ def test_sawtooth_teeth_exact(s):
 
 @pytest.mark.parametrize("m", [1, 2, 5, 8])
 def test_square_network_bounds_exact(m):
-    net = jrelu.square_network(m)
+    net = C.square_network(m)
     h = 2.0**-m
     x = _grid(-1.0, 2.0, h / 64)
     y = _r(net, x)[:, 0]
@@ -120,13 +124,13 @@ def test_square_network_bounds_exact(m):
 def test_square_network_derivative_at_a_kink_is_not_one_sided():
     # documented in the module docstring: at x = 1 (m = 3, c = 0) D^N is 1.5, while the
     # one-sided slopes are 1.875 (left) and 1 (right); the bound is a.e. only
-    net = jrelu.square_network(3)
+    net = C.square_network(3)
     assert float(derivative(net, jnp.array([1.0]))[0, 0]) == 1.5
 
 
 def test_abs_network():
     d = 3
-    net = jrelu.abs_network(d)
+    net = C.abs_network(d)
     rng = np.random.default_rng(0)
     x = _dyadic_uniform(rng, (200, d), -4, 4)
     x[:10, 1] = 0.0
@@ -143,7 +147,7 @@ def test_abs_network():
 
 @pytest.mark.parametrize("b,m", [(1.0, 1), (4.0, 3), (0.5, 6)])
 def test_multiplication_bounds(b, m):
-    net = jrelu.multiplication_network(b, m)
+    net = C.multiplication_network(b, m)
     h = 2.0**-m
     rng = np.random.default_rng(m)
     xy = _dyadic_uniform(rng, (20000, 2), -b, b)
@@ -183,12 +187,12 @@ def test_multiplication_zero_branch_exact(dtype):
     grads = {jac: jax.jit(jax.vmap(jac(lambda n, z: realize(n, z), argnums=1), (None, 0)))
              for jac in (jax.jacfwd, jax.jacrev)}
     for b, m in [(1.0, 3), (3.0, 5), (0.7, 2)]:  # also non-dyadic b; t far outside [-b, b]
-        net = jrelu.multiplication_network(b, m, dtype=dtype)
+        net = C.multiplication_network(b, m, dtype=dtype)
         # eagerly and under jit; every kink value, also a non-dyadic one
         np.testing.assert_array_equal(np.asarray(realize(net, X)), 0.0)
         np.testing.assert_array_equal(np.asarray(derivative(net, X))[:, 0, 1], 0.0)
         np.testing.assert_array_equal(np.asarray(_realize(net, X)), 0.0)
-        for act in KINKS + [jrelu.ReLU(kink=0.3)]:
+        for act in KINKS + [jrelu.ReLU(deriv_at_kink=0.3)]:
             np.testing.assert_array_equal(np.asarray(_derivative(net, X, act))[:, 0, 1], 0.0)
         for grad in grads.values():
             np.testing.assert_array_equal(np.asarray(grad(net, X))[:, 0, 1], 0.0)
@@ -198,7 +202,7 @@ def test_multiplication_zero_branch_exact(dtype):
 def test_multiplication_m_is_smallest():
     for b, acc, dacc in [(1.0, 1e-3, None), (100.0, 0.25, None), (3.0, 1e-6, 1e-2),
                          (1024.0, 0.125, 1.0)]:
-        m = jrelu.multiplication_m(b, acc, dacc)
+        m = C.multiplication_m(b, accuracy=acc, derivative_accuracy=dacc)
 
         def ok(k, b=b, acc=acc, dacc=dacc):
             return b * b * 2.0 ** (-2 * k - 2) <= acc and (dacc is None or b * 2.0**-k <= dacc)
@@ -211,7 +215,7 @@ def test_multiplication_m_is_smallest():
 
 def test_cutoff_1d_dense_exact():
     B = 2.0
-    net = jrelu.cutoff_network(1, B)
+    net = C.cutoff_network(1, B)
     x = _grid(-5.0, 5.0, 2.0**-10)
     y = _r(net, x)[:, 0]
     np.testing.assert_array_equal(y, np.clip(B + 1 - np.abs(x), 0, 1))
@@ -221,7 +225,7 @@ def test_cutoff_1d_dense_exact():
 
 @pytest.mark.parametrize("d,B", [(3, 1.5), (7, 4.0)])
 def test_cutoff_nd(d, B):
-    net = jrelu.cutoff_network(d, B)
+    net = C.cutoff_network(d, B)
     rng = np.random.default_rng(d)
     x = _dyadic_uniform(rng, (5000, d), -B - 2, B + 2)
     y = _r(net, x)[:, 0]
@@ -247,7 +251,7 @@ def test_max_min_exact(k):
     rng = np.random.default_rng(k)
     x = _dyadic_uniform(rng, (500, k), -8, 8, bits=10)
     x[:50, 0] = x[:50, -1]  # ties
-    mx, mn = jrelu.max_network(k), jrelu.min_network(k)
+    mx, mn = C.max_network(k), C.min_network(k)
     np.testing.assert_array_equal(_r(mx, x)[:, 0], x.max(-1))
     np.testing.assert_array_equal(_r(mn, x)[:, 0], x.min(-1))
     sizes = [k]
@@ -266,7 +270,7 @@ def test_maxmin_pwl_exact():
     # 1-D hat max(0, min(1 + x, 1 - x)) and |x| = max(x, -x)
     W = np.array([[0.0], [1.0], [-1.0]])
     c = np.array([0.0, 1.0, 1.0])
-    hat = jrelu.maxmin_network(W, c, [[0], [1, 2]])
+    hat = C.maxmin_network(W, c, [[0], [1, 2]])
     x = _grid(-3, 3, 2.0**-8)
     np.testing.assert_array_equal(_r(hat, x)[:, 0], np.maximum(0, np.minimum(1 + x, 1 - x)))
     # random 2-D max-min with dyadic data, compared with the formula
@@ -274,7 +278,7 @@ def test_maxmin_pwl_exact():
     W = rng.integers(-8, 9, (7, 2)) / 4.0
     c = rng.integers(-8, 9, 7) / 4.0
     groups = [[0, 1, 2], [3, 4], [5], [6, 0, 3, 1]]
-    net = jrelu.maxmin_network(W, c, groups)
+    net = C.maxmin_network(W, c, groups)
     X = _dyadic_uniform(rng, (2000, 2), -4, 4, bits=12)
     Z = X @ W.T + c
     f = np.max(np.stack([Z[:, g].min(-1) for g in groups]), 0)
@@ -287,7 +291,7 @@ def test_maxmin_pwl_exact():
 
 @pytest.mark.parametrize("d,B,m", [(1, 2.0, 3), (4, 4.0, 5), (6, 1.0, 1)])
 def test_squared_norm_network(d, B, m):
-    net = jrelu.squared_norm_network(d, B, m)
+    net = C.squared_norm_network(d, B, m)
     rng = np.random.default_rng(d)
     x = _dyadic_uniform(rng, (4000, d), -B, B)
     err = _r(net, x)[:, 0] - np.sum(x * x, -1)
@@ -312,12 +316,13 @@ def _check_bound(net, bound, f, x):
     assert np.linalg.norm(D - g, axis=-1).max() <= bound.derivative
 
 
-@pytest.mark.parametrize("n,box", [(2, 1.0), (3, 2.0), (4, 1.0), (5, 0.5)])
-def test_product_network(n, box):
-    net, bd = jrelu.product_network(n, box, 1e-3, 1e-1)
+@pytest.mark.parametrize("n,half_width", [(2, 1.0), (3, 2.0), (4, 1.0), (5, 0.5)])
+def test_product_network(n, half_width):
+    net, bd = C.product_network(n, half_width=half_width, accuracy=1e-3,
+                                derivative_accuracy=1e-1)
     assert bd.value <= 1e-3 and bd.derivative <= 1e-1
     rng = np.random.default_rng(n)
-    x = rng.uniform(-box, box, (3000, n))
+    x = rng.uniform(-half_width, half_width, (3000, n))
     _check_bound(net, bd, lambda z: jnp.prod(z), x)
     K = math.ceil(math.log2(n))
     assert depth(net) == K * (bd.m + 1) + 1
@@ -336,20 +341,23 @@ def test_product_network(n, box):
 def test_monomial_and_polynomial():
     rng = np.random.default_rng(5)
     x = rng.uniform(-1.5, 1.5, (3000, 3))
-    net, bd = jrelu.monomial_network((2, 0, 1), 1.5, 1e-3, 0.2)
+    net, bd = C.monomial_network((2, 0, 1), half_width=1.5, accuracy=1e-3,
+                                 derivative_accuracy=0.2)
     _check_bound(net, bd, lambda z: z[0] ** 2 * z[2], x)
     assert depth(net) == 2 * (bd.m + 1) + 1
-    net, bd = jrelu.monomial_network((0, 1, 0), 1.5, 1e-3)
+    net, bd = C.monomial_network((0, 1, 0), half_width=1.5, accuracy=1e-3)
     np.testing.assert_array_equal(_r(net, x)[:, 0], x[:, 1])
     assert bd.value == 0.0
     coeffs = {(0, 0, 0): 1.0, (1, 0, 0): 2.0, (1, 1, 0): -3.0, (0, 0, 2): 0.5}
     p = lambda z: 1 + 2 * z[0] - 3 * z[0] * z[1] + 0.5 * z[2] ** 2
-    net, bd = jrelu.polynomial_network(coeffs, 3, 1.5, 1e-2, 0.5)
+    net, bd = C.polynomial_network(coeffs, 3, half_width=1.5, accuracy=1e-2,
+                                   derivative_accuracy=0.5)
     assert bd.value <= 1e-2 and bd.derivative <= 0.5
     _check_bound(net, bd, p, x)
-    deepest = jrelu.monomial_network((1, 1, 0), 1.5, 1e-2 / 3.5, 0.5 / 3.5)[0]
-    assert depth(net) == max(depth(deepest), depth(jrelu.monomial_network(
-        (0, 0, 2), 1.5, 1e-2 / 3.5, 0.5 / 3.5)[0]))
+    deepest = C.monomial_network((1, 1, 0), half_width=1.5, accuracy=1e-2 / 3.5,
+                                 derivative_accuracy=0.5 / 3.5)[0]
+    assert depth(net) == max(depth(deepest), depth(C.monomial_network(
+        (0, 0, 2), half_width=1.5, accuracy=1e-2 / 3.5, derivative_accuracy=0.5 / 3.5)[0]))
 
 
 # -- bad input -------------------------------------------------------------------------------------
@@ -357,24 +365,49 @@ def test_monomial_and_polynomial():
 
 def test_bad_input_raises():
     with pytest.raises(ValueError, match="m must be an integer >= 1"):
-        jrelu.square_network(0)
+        C.square_network(0)
     with pytest.raises(ValueError, match="m must be an integer >= 1"):
-        jrelu.multiplication_network(1.0, 0)
-    with pytest.raises(ValueError, match="b must be positive"):
-        jrelu.multiplication_network(0.0, 2)
-    with pytest.raises(ValueError, match="B must be positive"):
-        jrelu.cutoff_network(2, 0.0)
-    with pytest.raises(ValueError, match="B must be positive"):
-        jrelu.squared_norm_network(2, -1.0, 3)
-    with pytest.raises(ValueError, match="s must be an integer"):
-        jrelu.sawtooth_network(0)
-    with pytest.raises(ValueError, match="d must be an integer"):
-        jrelu.abs_network(0)
-    with pytest.raises(ValueError, match="accuracy must be positive"):
-        jrelu.multiplication_m(1.0, 0.0)
+        C.multiplication_network(1.0, 0)
+    with pytest.raises(ValueError, match="b must be > 0"):
+        C.multiplication_network(0.0, 2)
+    with pytest.raises(ValueError, match="B must be > 0"):
+        C.cutoff_network(2, 0.0)
+    with pytest.raises(ValueError, match="B must be > 0"):
+        C.squared_norm_network(2, -1.0, 3)
+    with pytest.raises(ValueError, match="s must be an integer >= 1"):
+        C.sawtooth_network(0)
+    with pytest.raises(ValueError, match="d must be an integer >= 1"):
+        C.abs_network(0)
+    with pytest.raises(ValueError, match="accuracy must be > 0"):
+        C.multiplication_m(1.0, accuracy=0.0)
     with pytest.raises(ValueError, match="c must have shape"):
-        jrelu.maxmin_network(np.ones((3, 2)), np.ones(2), [[0]])
+        C.maxmin_network(np.ones((3, 2)), np.ones(2), [[0]])
     with pytest.raises(ValueError, match="out of range"):
-        jrelu.maxmin_network(np.ones((3, 2)), np.ones(3), [[0, 5]])
+        C.maxmin_network(np.ones((3, 2)), np.ones(3), [[0, 5]])
     with pytest.raises(ValueError, match="length 2, expected d = 3"):
-        jrelu.polynomial_network({(1, 1): 1.0}, 3, 1.0, 1e-2)
+        C.polynomial_network({(1, 1): 1.0}, 3, half_width=1.0, accuracy=1e-2)
+
+
+def test_bad_types_raise_type_error():
+    with pytest.raises(TypeError, match="m must be an integer"):
+        C.square_network(True)
+    with pytest.raises(TypeError, match="b must be a real number"):
+        C.multiplication_network("1.0", 2)
+    with pytest.raises(TypeError, match="alpha\\[1\\] must be an integer"):
+        C.monomial_network((1, 0.5), half_width=1.0, accuracy=1e-2)
+    with pytest.raises(TypeError, match="W must be an array"):
+        C.maxmin_network("W", np.ones(3), [[0]])
+    with pytest.raises(TypeError, match="coeffs must be a mapping"):
+        C.polynomial_network([((1, 1), 1.0)], 2, half_width=1.0, accuracy=1e-2)
+    with pytest.raises(TypeError):  # dtype is keyword-only
+        C.square_network(3, jnp.float32)
+    with pytest.raises(ValueError, match="dtype must be a floating dtype"):
+        C.tooth_network(dtype=jnp.int32)
+
+
+def test_error_bound_is_a_frozen_report():
+    _, bd = C.product_network(2, half_width=0.5, accuracy=1e-2)
+    assert bd.to_dict() == {"value": bd.value, "derivative": bd.derivative,
+                            "half_width": 0.5, "m": bd.m}
+    with pytest.raises(AttributeError):
+        bd.m = 1

@@ -1,5 +1,5 @@
 """Costs, the generalized gradient G, smoothing families, the limiting-subgradient
-certificate and the differentiability report (MATH.md §3), in float64."""
+certificate and the differentiability report, in float64."""
 
 from __future__ import annotations
 
@@ -10,20 +10,15 @@ import optax
 import pytest
 
 import jrelu
+from jrelu.activations import Smoothing
 from jrelu.examples import degenerate_deep_example
 from jrelu.gradients import (
-    C1Blend,
-    ScaledSoftplus,
-    ShiftedSoftplus,
     convergence_study,
     differentiability_report,
     empirical_risk,
-    empirical_risk_flat,
     generalized_gradient,
-    generalized_gradient_flat,
     limiting_subgradient_certificate,
     smoothed_gradient,
-    smoothing_family,
 )
 
 LOSSES = ["mse", "huber", "softmax_cross_entropy", "callable"]
@@ -46,6 +41,16 @@ def _targets(rng, name, M, n_out):
 
 def _flat(tree):
     return np.asarray(jrelu.flatten(tree))
+
+
+def empirical_risk_flat(theta, widths, xs, ys, loss="mse"):
+    """ℒ as a function of the flat parameter vector θ (compose with jrelu.unflatten)."""
+    return empirical_risk(jrelu.unflatten(theta, widths), xs, ys, loss=loss)
+
+
+def generalized_gradient_flat(theta, widths, xs, ys, loss="mse"):
+    """G(θ) for a flat θ (compose jrelu.unflatten and jrelu.flatten)."""
+    return jrelu.flatten(generalized_gradient(jrelu.unflatten(theta, widths), xs, ys, loss=loss))
 
 
 # -- dyadic constructions (float64 arithmetic on them is exact) ---------------------------
@@ -102,14 +107,14 @@ def test_named_losses_match_their_formulas():
     pred = jrelu.realize(net, xs)
     np.testing.assert_allclose(empirical_risk(net, xs, ys), jnp.mean((pred - ys) ** 2),
                                rtol=1e-14)
-    np.testing.assert_allclose(empirical_risk(net, xs, ys, "huber"),
+    np.testing.assert_allclose(empirical_risk(net, xs, ys, loss="huber"),
                                jnp.mean(optax.huber_loss(pred, ys, delta=1.0)), rtol=1e-14)
     labels = jnp.asarray(rng.integers(0, 4, 6))
     ce = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(pred, labels))
-    np.testing.assert_allclose(empirical_risk(net, xs, labels, "softmax_cross_entropy"), ce,
+    np.testing.assert_allclose(empirical_risk(net, xs, labels, loss="softmax_cross_entropy"), ce,
                                rtol=1e-14)
     onehot = jax.nn.one_hot(labels, 4, dtype=jnp.float64)
-    np.testing.assert_allclose(empirical_risk(net, xs, onehot, "softmax_cross_entropy"), ce,
+    np.testing.assert_allclose(empirical_risk(net, xs, onehot, loss="softmax_cross_entropy"), ce,
                                rtol=1e-14)
 
 
@@ -165,9 +170,9 @@ def test_class_index_errors():
     net = jrelu.init(jax.random.key(0), (2, 3, 3))
     xs = np.zeros((2, 2))
     with pytest.raises(ValueError, match="out of range"):
-        empirical_risk(net, xs, np.array([0, 3]), "softmax_cross_entropy")
+        empirical_risk(net, xs, np.array([0, 3]), loss="softmax_cross_entropy")
     with pytest.raises(ValueError, match="must be integers"):
-        empirical_risk(net, xs, np.array([0.0, 1.0]), "softmax_cross_entropy")
+        empirical_risk(net, xs, np.array([0.0, 1.0]), loss="softmax_cross_entropy")
 
 
 # -- G = ∇ℒ where ℒ is C¹ -------------------------------------------------------------------
@@ -192,13 +197,13 @@ def test_generalized_gradient_equals_central_differences_without_kinks(depth, lo
         """min |hidden pre-activation|, central differences and jax.grad of ℒ at t."""
         n = jrelu.unflatten(t, widths)
         zmin = jnp.min(jnp.stack([jnp.min(jnp.abs(z)) for z in jrelu.preactivations(n, xs)[:-1]]))
-        risk = lambda u: empirical_risk_flat(u, widths, xs, ys, lossf)
+        risk = lambda u: empirical_risk_flat(u, widths, xs, ys, loss=lossf)
         fd = jax.vmap(lambda e: (risk(t + h * e) - risk(t - h * e)) / (2 * h))(jnp.eye(t.size))
         return zmin, fd, jax.grad(risk)(t)
 
     zmin, fd, auto = reference(theta)
     assert zmin > 1e3 * h  # no kink on the data, and the quotients never cross one
-    G = generalized_gradient_flat(theta, widths, xs, ys, lossf)
+    G = generalized_gradient_flat(theta, widths, xs, ys, loss=lossf)
     np.testing.assert_allclose(G, fd, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(G, auto, rtol=1e-12, atol=1e-14)
 
@@ -248,20 +253,20 @@ def test_generalized_gradient_is_the_left_derivative_pattern():
 # -- smoothing families -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", [ShiftedSoftplus, ScaledSoftplus, C1Blend])
-def test_smoothing_families_values_and_derivatives(cls):
+@pytest.mark.parametrize("family", ["shifted_softplus", "softplus", "c1_blend"])
+def test_smoothing_families_values_and_derivatives(family):
     for r in (0.5, 3.0, 1e3, 1e12):
-        _check_family_member(cls, r)
+        _check_family_member(family, r)
 
 
-def _check_family_member(cls, r):
-    act = cls(r)
+def _check_family_member(family, r):
+    act = Smoothing(family=family, r=r)
     z = jnp.array([-5.0, -0.3, -1e-9, 0.0, 0.2 / r, 0.7 / r, 1.0 / r, 0.4, 3.0, 50.0])
     v, d = act(z), act.deriv(z)
     assert bool(jnp.all(jnp.isfinite(v))) and bool(jnp.all(jnp.isfinite(d)))
     relu_v = jnp.maximum(z, 0.0)
-    bound = {ShiftedSoftplus: (np.log(r) + np.log(2.0)) / r + 1e-12 if r > 1 else 2 / r,
-             ScaledSoftplus: np.log(2.0) / r + 1e-12, C1Blend: 1.0 / r}[cls]
+    bound = {"shifted_softplus": (np.log(r) + np.log(2.0)) / r + 1e-12 if r > 1 else 2 / r,
+             "softplus": np.log(2.0) / r + 1e-12, "c1_blend": 1.0 / r}[family]
     assert float(jnp.max(jnp.abs(v - relu_v))) <= bound
     # the custom-JVP derivative is the derivative of the value (central differences)
     zc = jnp.array([-0.3, 0.37 / r, 0.81 / r, 0.4, 2.0])
@@ -272,7 +277,7 @@ def _check_family_member(cls, r):
 
 
 def test_c1_blend_is_relu_outside_the_band_and_c1():
-    act = C1Blend(4.0)
+    act = Smoothing(family="c1_blend", r=4.0)
     z = jnp.array([-2.0, -0.25, 0.0, 0.25, 0.5, 3.0])
     np.testing.assert_array_equal(act(z), jnp.maximum(z, 0.0))
     np.testing.assert_array_equal(act.deriv(z), (z > 0).astype(z.dtype))
@@ -285,25 +290,31 @@ def test_c1_blend_is_relu_outside_the_band_and_c1():
 
 
 def test_smoothing_family_errors():
-    with pytest.raises(ValueError, match="unknown smoothing family"):
-        smoothing_family("gelu")
-    with pytest.raises(ValueError, match="r must be finite and > 0"):
-        C1Blend(0.0)
-    with pytest.raises(ValueError, match="r must be finite and > 0"):
-        ShiftedSoftplus(float("inf"))
     net, xs, ys = degenerate_deep_example()
+    with pytest.raises(ValueError, match="family must be one of"):
+        smoothed_gradient(net, xs, ys, r=10.0, family="gelu")
+    with pytest.raises(ValueError, match="family"):
+        Smoothing(family="gelu", r=1.0)
+    with pytest.raises(ValueError, match="r must be > 0"):
+        Smoothing(family="c1_blend", r=0.0)
+    with pytest.raises(ValueError, match="r must be finite"):
+        Smoothing(family="shifted_softplus", r=float("inf"))
+    with pytest.raises(ValueError, match="r must be > 0"):
+        smoothed_gradient(net, xs, ys, r=0.0)
+    with pytest.raises(ValueError, match="r must be finite"):
+        smoothed_gradient(net, xs, ys, r=float("inf"))
     with pytest.raises(TypeError, match="must return a jrelu.Activation"):
-        smoothed_gradient(net, xs, ys, 10.0, family=lambda r: (lambda z: z))
+        smoothed_gradient(net, xs, ys, r=10.0, family=lambda r: (lambda z: z))
 
 
 def test_degenerate_example_limits():
-    """MATH.md §3: shifted softplus → 0.9, softplus → 0.45, c1_blend → G = 0 in ∂/∂b_2."""
+    """Shifted softplus → 0.9, softplus → 0.45, c1_blend → G = 0 in ∂/∂b_2."""
     net, xs, ys = degenerate_deep_example()
     zs = jrelu.preactivations(net, xs)
     np.testing.assert_array_equal(zs[1], 0.0)
     assert bool(jnp.all(zs[0] > 0))
     rs = [1e2, 1e4, 1e6, 1e8]
-    db2 = {fam: np.array([float(smoothed_gradient(net, xs, ys, r, fam).layers[1][1][0])
+    db2 = {fam: np.array([float(smoothed_gradient(net, xs, ys, r=r, family=fam).layers[1][1][0])
                           for r in rs]) for fam in ("shifted_softplus", "softplus", "c1_blend")}
     for fam, limit in (("shifted_softplus", 0.9), ("softplus", 0.45)):
         err = np.abs(db2[fam] - limit)
@@ -312,12 +323,12 @@ def test_degenerate_example_limits():
     np.testing.assert_array_equal(db2["c1_blend"], 0.0)
     G = _flat(generalized_gradient(net, xs, ys))
     for fam, converges in (("shifted_softplus", False), ("softplus", False), ("c1_blend", True)):
-        study = convergence_study(net, xs, ys, fam, rs=rs)
+        study = convergence_study(net, xs, ys, family=fam, rs=rs)
         assert study.converged is converges
         np.testing.assert_array_equal(study.generalized_gradient, G)
     # the shifted softplus converges to the other one-sided value: the right derivative
     # of ℒ in b_2 (computed exactly in test_generalized_gradient_is_the_left_derivative_pattern)
-    study = convergence_study(net, xs, ys, "shifted_softplus", rs=rs)
+    study = convergence_study(net, xs, ys, family="shifted_softplus", rs=rs)
     np.testing.assert_allclose(study.gradients[-1, 6], 0.9, atol=1e-5)
 
 
@@ -340,13 +351,14 @@ def test_c1_blend_converges_exactly_at_every_theta(case):
     z_star = min(float(jnp.min(jnp.where(z > 0, z, jnp.inf))) for z in zs)
     r0 = 1.0 / z_star
     rs = [r0 / 8, r0 / 2, r0 * (1 + 1e-9), 4 * r0, 1e3 * r0]
-    study = convergence_study(net, xs, ys, "c1_blend", rs=rs)
+    study = convergence_study(net, xs, ys, family="c1_blend", rs=rs)
     np.testing.assert_array_equal(study.errors[2:], 0.0)  # exact from r = 1/z_* on
     assert study.exact_from is not None and study.exact_from <= rs[2]
     assert study.converged
     if case == 0:
         # a user-supplied family (the same blend, passed as a callable) behaves identically
-        user = convergence_study(net, xs, ys, lambda r: C1Blend(r), rs=rs)
+        user = convergence_study(net, xs, ys, family=lambda r: Smoothing(family="c1_blend", r=r),
+                                 rs=rs)
         np.testing.assert_array_equal(user.errors[2:], 0.0)
         np.testing.assert_allclose(user.errors, study.errors, rtol=1e-12)
 
@@ -358,16 +370,16 @@ def test_softplus_families_converge_without_kinks():
     rng = np.random.default_rng(7)
     net = jrelu.init(jax.random.key(7), (2, 6, 6, 1))
     xs, ys = jnp.asarray(rng.normal(size=(8, 2))), jnp.asarray(rng.normal(size=(8, 1)))
-    assert differentiability_report(net, xs, ys).certainly_c1
+    assert differentiability_report(net, xs, ys=ys).certainly_c1
     rs = np.logspace(2, 7, 6)
-    shifted = convergence_study(net, xs, ys, "shifted_softplus", rs=rs)
+    shifted = convergence_study(net, xs, ys, family="shifted_softplus", rs=rs)
     assert np.all(np.diff(shifted.errors) < 0)
     # asymptotically (r ≥ 1e4 here, once r·min|z| ≫ 1) error · r / ln r is constant
     tail = rs >= 1e4
     scaled = shifted.errors[tail] * rs[tail] / np.log(rs[tail])
     np.testing.assert_allclose(scaled, scaled[-1], rtol=0.02)
     assert shifted.converged is False and shifted.errors[-1] < 1e-4
-    plain = convergence_study(net, xs, ys, "softplus", rs=rs)
+    plain = convergence_study(net, xs, ys, family="softplus", rs=rs)
     floor = 1e-13 * np.linalg.norm(plain.generalized_gradient)
     assert plain.errors[0] > 1e3 * floor
     assert np.all(plain.errors[2:] < floor * 10) and plain.converged, plain.table()
@@ -457,7 +469,7 @@ def test_certificate_depth_one_and_kink_free():
 
 def test_differentiability_report_locates_kinks():
     net, xs, ys = degenerate_deep_example()
-    rep = differentiability_report(net, xs, ys)
+    rep = differentiability_report(net, xs, ys=ys)
     assert not rep.certainly_c1
     assert rep.locations == (jrelu.gradients.KinkLocation(2, 0, tuple(range(7))),)
     assert rep.num_points_affected == 7
@@ -477,6 +489,51 @@ def test_differentiability_report_locates_kinks():
     assert rep.certainly_c1 and rep.locations == () and "is C¹" in str(rep)
     with pytest.raises(ValueError, match="xs must have shape"):
         differentiability_report(free, np.zeros((5, 3)))
+
+
+def test_reports_are_json_dicts():
+    """The host-side reports: frozen dataclasses with one JSON-able to_dict()."""
+    import dataclasses
+    import json
+
+    net, xs, ys = degenerate_deep_example()
+    study = convergence_study(net, xs, ys, family="c1_blend", rs=[1e1, 1e3])
+    cert = limiting_subgradient_certificate(net, xs, ys, num=3)
+    rep = differentiability_report(net, xs, ys=ys)
+    for report in (study, cert, rep, rep.locations[0]):
+        assert dataclasses.is_dataclass(report)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            report.certified = False
+        d = json.loads(json.dumps(report.to_dict()))
+        assert set(d) == {f.name for f in dataclasses.fields(report)}
+    assert study.to_dict()["errors"] == study.errors.tolist()
+    assert cert.to_dict()["verdicts"] == list(cert.verdicts)
+    assert rep.to_dict()["locations"] == [{"layer": 2, "neuron": 0,
+                                           "data_indices": list(range(7))}]
+    assert rep.to_dict()["kink_report"]["point_counts"] == [1] * 7
+    assert "‖∇ℒ_r − G‖₂" in study.table() and "kinks at θ: 7" in cert.table()
+
+
+def test_option_errors():
+    net, xs, ys = degenerate_deep_example()
+    with pytest.raises(TypeError, match="net must be a jrelu.Network"):
+        empirical_risk([(1.0, 0.0)], xs, ys)
+    with pytest.raises(TypeError, match="activation must be a jrelu.Activation"):
+        generalized_gradient(net, xs, ys, activation=jax.nn.relu)
+    with pytest.raises(TypeError, match="loss must be one of"):
+        generalized_gradient(net, xs, ys, loss=3)
+    with pytest.raises(TypeError, match="family must be one of"):
+        smoothed_gradient(net, xs, ys, r=1.0, family=3)
+    with pytest.raises(ValueError, match=r"rs\[1\] must be > 0"):
+        convergence_study(net, xs, ys, rs=[1.0, -1.0])
+    with pytest.raises(ValueError, match="rs must be strictly increasing"):
+        convergence_study(net, xs, ys, rs=[10.0, 1.0])
+    with pytest.raises(ValueError, match="tol must be >= 0"):
+        convergence_study(net, xs, ys, tol=-1.0)
+    with pytest.raises(ValueError, match="num must be an integer >= 1"):
+        limiting_subgradient_certificate(net, xs, ys, num=0)
+    with pytest.raises(TypeError, match="num must be an integer"):
+        limiting_subgradient_certificate(net, xs, ys, num=2.0)
 
 
 def test_float32_costs_and_gradients():

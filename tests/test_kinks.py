@@ -1,4 +1,4 @@
-"""Directional and lexicographic derivatives, limiting Jacobians (MATH.md §2, "Beyond").
+"""Directional and lexicographic derivatives, limiting Jacobians (Clarke-correct derivatives).
 
 Float64. Networks with planted kinks have dyadic weights and inputs (multiples of 1/4), so
 float64 arithmetic on them is exact and identities at kinks are asserted with equality.
@@ -22,16 +22,17 @@ from jrelu import (
     directional_derivative,
     lexicographic_jacobian,
     limiting_jacobians,
-    relu,
 )
-from jrelu.derivative import hull_distance
+from jrelu.derivative import hull_distance, lexicographic_pattern
 from jrelu.examples import slope_network
 
 # jit-compiled once per shape (eager dispatch would compile every primitive separately)
 derivative = jax.jit(jrelu.derivative, static_argnames="activation")
 realize = jax.jit(jrelu.realize, static_argnames="activation")
 
-ACTIVATIONS = [relu, ReLU(kink=0.5), ReLU(kink=1.0), LeakyReLU(0.25), Abs(), HardTanh()]
+relu = ReLU()
+ACTIVATIONS = [relu, ReLU(deriv_at_kink=0.5), ReLU(deriv_at_kink=1.0),
+               LeakyReLU(negative_slope=0.25), Abs(), HardTanh()]
 ACT_IDS = ["relu", "relu_c0.5", "relu_c1", "leaky", "abs", "hardtanh"]
 
 
@@ -54,13 +55,13 @@ def np_value(act, z):
 def np_deriv(act, z):
     """Dϱ(z) in NumPy (the documented kink values)."""
     if isinstance(act, ReLU):
-        return np.where(z > 0, 1.0, np.where(z < 0, 0.0, act.kink))
+        return np.where(z > 0, 1.0, np.where(z < 0, 0.0, act.deriv_at_kink))
     if isinstance(act, LeakyReLU):
-        return np.where(z > 0, 1.0, np.where(z < 0, act.negative_slope, act.kink))
+        return np.where(z > 0, 1.0, np.where(z < 0, act.negative_slope, act.deriv_at_kink))
     if isinstance(act, Abs):
-        return np.where(z > 0, 1.0, np.where(z < 0, -1.0, act.kink))
+        return np.where(z > 0, 1.0, np.where(z < 0, -1.0, act.deriv_at_kink))
     if isinstance(act, HardTanh):
-        return np.where(np.abs(z) < 1, 1.0, np.where(np.abs(z) > 1, 0.0, act.kink))
+        return np.where(np.abs(z) < 1, 1.0, np.where(np.abs(z) > 1, 0.0, act.deriv_at_kink))
     raise NotImplementedError(act)
 
 
@@ -168,23 +169,24 @@ def find_piece_point(layers, act, x, pattern, V):
 @pytest.mark.parametrize("a,b", [(2.0, 3.0), (3.0, 2.0), (-1.5, 0.5), (1.0, 1.0), (0.25, -4.0)])
 @pytest.mark.parametrize("c", [0.0, 0.5, 1.0])
 def test_slope_network_at_zero(a, b, c):
-    act = ReLU(kink=c)
+    act = ReLU(deriv_at_kink=c)
     net = slope_network(a, b)
     x0 = jnp.zeros(1)
     vs = jnp.array([[1.0], [0.5], [-1.0], [-0.25], [0.0]])
-    dd = directional_derivative(net, x0, vs, act)
+    dd = directional_derivative(net, x0, vs, activation=act)
     expected = np.array([[a * 1.0], [a * 0.5], [b * -1.0], [b * -0.25], [0.0]])
     np.testing.assert_array_equal(np.asarray(dd), expected)
     # Lexicographic: the slope of the side the first basis vector points to, never c(a+b).
     assert float(lexicographic_jacobian(net, x0, activation=act)[0, 0]) == a
-    assert float(lexicographic_jacobian(net, x0, -jnp.eye(1), act)[0, 0]) == b
-    assert float(lexicographic_jacobian(net, x0, jnp.array([[0.25]]), act)[0, 0]) == a
-    assert float(lexicographic_jacobian(net, x0, jnp.array([[-3.0]]), act)[0, 0]) == b
-    found = limiting_jacobians(net, x0, jax.random.key(1), num_bases=4, activation=act)
+    assert float(lexicographic_jacobian(net, x0, basis=-jnp.eye(1), activation=act)[0, 0]) == b
+    lex = lambda B: float(lexicographic_jacobian(net, x0, basis=B, activation=act)[0, 0])
+    assert lex(jnp.array([[0.25]])) == a
+    assert lex(jnp.array([[-3.0]])) == b
+    found = limiting_jacobians(net, x0, key=jax.random.key(1), num_bases=4, activation=act)
     assert sorted({a, b}) == sorted(float(j) for j in np.asarray(found.jacobians).ravel())
     assert found.complete and found.num_kinks == 2
     # D^N is c(a+b): a limiting Jacobian only if it equals a or b.
-    dn = float(derivative(net, x0, act)[0, 0])
+    dn = float(derivative(net, x0, activation=act)[0, 0])
     assert dn == c * (a + b)
     assert found.contains(jnp.array([[dn]])) == (min(a, b) <= dn <= max(a, b))
 
@@ -205,26 +207,28 @@ def test_directional_derivative_exact_on_planted_kinks(act, n0):
         rng = np.random.default_rng(seed)
         V = rng.integers(-4, 5, (6, n0)) / 4.0
         V[0] = 0.0
-        dd = np.asarray(directional_derivative(net, x, jnp.asarray(V), act))
+        dd = np.asarray(directional_derivative(net, x, jnp.asarray(V), activation=act))
         assert dd.shape == (6, net.output_dim)
         np.testing.assert_array_equal(dd[0], 0.0)
-        f0 = np.asarray(realize(net, x, act))
+        f0 = np.asarray(realize(net, x, activation=act))
         for t in (2.0**-24, 2.0**-28):
-            fq = (np.asarray(realize(net, x + t * jnp.asarray(V), act)) - f0) / t
+            fq = (np.asarray(realize(net, x + t * jnp.asarray(V), activation=act)) - f0) / t
             np.testing.assert_array_equal(dd, fq)
         # positive homogeneity, and the batched call equals the single calls
         np.testing.assert_array_equal(
-            np.asarray(directional_derivative(net, x, 4.0 * jnp.asarray(V), act)), 4.0 * dd)
+            np.asarray(directional_derivative(net, x, 4.0 * jnp.asarray(V), activation=act)),
+            4.0 * dd)
         for i in range(6):
             np.testing.assert_array_equal(
-                np.asarray(directional_derivative(net, x, jnp.asarray(V[i]), act)), dd[i])
+                np.asarray(directional_derivative(net, x, jnp.asarray(V[i]), activation=act)),
+                dd[i])
 
 
 @pytest.mark.parametrize("act,n0", DIM_CASES, ids=DIM_IDS)
 def test_limiting_jacobians_are_jacobians_of_adjacent_pieces(act, n0):
     for seed in range(2):
         net, layers, x = planted_network(7 * n0 + seed, n0, act)
-        found = limiting_jacobians(net, x, jax.random.key(seed), num_bases=8, activation=act)
+        found = limiting_jacobians(net, x, key=jax.random.key(seed), num_bases=8, activation=act)
         assert found.num_kinks >= 1
         Js = np.asarray(found.jacobians)
         assert len({J.tobytes() for J in Js}) == len(found) >= 1
@@ -234,8 +238,8 @@ def test_limiting_jacobians_are_jacobians_of_adjacent_pieces(act, n0):
             y = find_piece_point(layers, act, np.asarray(x), pattern, V)
             assert y is not None, f"no point of the piece of element {i} found"
             # The element is the Jacobian of the piece: D^N there (no kink at y) ...
-            np.testing.assert_array_equal(np.asarray(derivative(net, jnp.asarray(y), act)),
-                                          Js[i])
+            np.testing.assert_array_equal(
+                np.asarray(derivative(net, jnp.asarray(y), activation=act)), Js[i])
             # ... and the finite-difference Jacobian there.
             J_fd, err = fd_jacobian_in_piece(layers, act, y, h0=1e-3)
             np.testing.assert_allclose(J_fd, Js[i], rtol=0, atol=err)
@@ -252,11 +256,11 @@ def test_lexicographic_direction_consistency(act):
             V = rng.integers(-4, 5, (n0, n0)) / 4.0
             if np.linalg.matrix_rank(V) < n0:
                 continue
-            J = np.asarray(lexicographic_jacobian(net, x, jnp.asarray(V), act))
-            dd = np.asarray(directional_derivative(net, x, jnp.asarray(V[:, 0]), act))
+            J = np.asarray(lexicographic_jacobian(net, x, basis=jnp.asarray(V), activation=act))
+            dd = np.asarray(directional_derivative(net, x, jnp.asarray(V[:, 0]), activation=act))
             np.testing.assert_array_equal(J @ V[:, 0], dd)
             # the propagated tangent matrix equals J·V (identity basis propagates J itself)
-            J_id, pat = lexicographic_jacobian(net, x, None, act, return_pattern=True)
+            pat = lexicographic_pattern(net, x, basis=None, activation=act)
             assert len(pat) == len(net.layers) - 1
             assert pat[0].shape == (net.widths[1],)
 
@@ -264,15 +268,16 @@ def test_lexicographic_direction_consistency(act):
 def test_single_kink_may_differ_false_is_sound():
     """kink_report's may_differ = False at a point with one kink neuron: D^N ∈ ∂_B."""
     checked = 0
-    for act in (relu, LeakyReLU(0.25), HardTanh()):
+    for act in (relu, LeakyReLU(negative_slope=0.25), HardTanh()):
         for seed in range(8):
             net, _, x = planted_network(seed, 3, act, hidden=(4, 3), plant_prob=0.0)
             rep = jrelu.kink_report(net, x, activation=act)
             if int(rep.point_counts) != 1:
                 continue
             assert not bool(rep.may_differ)
-            found = limiting_jacobians(net, x, jax.random.key(seed), 16, act)
-            dn = np.asarray(derivative(net, x, act))
+            found = limiting_jacobians(net, x, key=jax.random.key(seed), num_bases=16,
+                                       activation=act)
+            dn = np.asarray(derivative(net, x, activation=act))
             assert any(np.array_equal(dn, J) for J in np.asarray(found.jacobians))
             checked += 1
     assert checked >= 12
@@ -282,13 +287,14 @@ def test_may_differ_true_where_dn_is_not_limiting():
     net = slope_network(2.0, 3.0)
     rep = jrelu.kink_report(net, jnp.zeros((1, 1)))
     assert bool(rep.may_differ[0])
-    found = limiting_jacobians(net, jnp.zeros(1), jax.random.key(0))
+    found = limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0))
     assert not found.contains(derivative(net, jnp.zeros(1)))
     # one kink neuron with the non-one-sided choice c = 1/2 and a nonzero gradient
     net1 = Network([(jnp.array([[1.0]]), jnp.zeros(1)), (jnp.array([[1.0]]), jnp.zeros(1))])
-    rep = jrelu.kink_report(net1, jnp.zeros(1), activation=ReLU(kink=0.5))
+    rep = jrelu.kink_report(net1, jnp.zeros(1), activation=ReLU(deriv_at_kink=0.5))
     assert bool(rep.may_differ) and int(rep.point_counts) == 1
-    found = limiting_jacobians(net1, jnp.zeros(1), jax.random.key(0), activation=ReLU(0.5))
+    found = limiting_jacobians(net1, jnp.zeros(1), key=jax.random.key(0),
+                               activation=ReLU(deriv_at_kink=0.5))
     assert sorted(np.asarray(found.jacobians).ravel().tolist()) == [0.0, 1.0]
     assert found.complete
     assert not any(np.array_equal(J, [[0.5]]) for J in np.asarray(found.jacobians))
@@ -297,29 +303,29 @@ def test_may_differ_true_where_dn_is_not_limiting():
 # -- away from kinks ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("act", [relu, jrelu.softplus], ids=["relu", "softplus"])
+@pytest.mark.parametrize("act", [relu, jrelu.Softplus()], ids=["relu", "softplus"])
 def test_away_from_kinks_everything_is_dn(act):
     net = jrelu.init(jax.random.key(3), (4, 7, 6, 3), dtype=jnp.float64)
     X = jax.random.normal(jax.random.key(4), (5, 4), jnp.float64)
     rep = jrelu.kink_report(net, X, activation=act)
     assert int(rep.total_exact) == 0 and not bool(rep.affected.any())
-    dn = np.asarray(derivative(net, X, act))
+    dn = np.asarray(derivative(net, X, activation=act))
     np.testing.assert_allclose(np.asarray(lexicographic_jacobian(net, X, activation=act)), dn,
                                rtol=1e-13, atol=1e-14)
     B = jax.random.normal(jax.random.key(5), (4, 4), jnp.float64)
-    np.testing.assert_allclose(np.asarray(lexicographic_jacobian(net, X, B, act)), dn,
-                               rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(lexicographic_jacobian(net, X, basis=B, activation=act)),
+                               dn, rtol=1e-13, atol=1e-14)
     V = jax.random.normal(jax.random.key(6), (5, 4), jnp.float64)
-    np.testing.assert_allclose(np.asarray(directional_derivative(net, X, V, act)),
+    np.testing.assert_allclose(np.asarray(directional_derivative(net, X, V, activation=act)),
                                np.einsum("bij,bj->bi", dn, np.asarray(V)), rtol=1e-12,
                                atol=1e-13)
     # and D^N is the gradient there: central differences
     h = 1e-6
-    fd = np.stack([(np.asarray(realize(net, X + h * e, act))
-                    - np.asarray(realize(net, X - h * e, act))) / (2 * h)
+    fd = np.stack([(np.asarray(realize(net, X + h * e, activation=act))
+                    - np.asarray(realize(net, X - h * e, activation=act))) / (2 * h)
                    for e in np.eye(4)], axis=-1)
     np.testing.assert_allclose(fd, dn, rtol=1e-6, atol=1e-7)
-    found = limiting_jacobians(net, X[0], jax.random.key(0), activation=act)
+    found = limiting_jacobians(net, X[0], key=jax.random.key(0), activation=act)
     assert len(found) == 1 and found.complete and found.num_kinks == 0
     np.testing.assert_allclose(np.asarray(found.jacobians[0]), dn[0], rtol=1e-13, atol=1e-14)
 
@@ -362,7 +368,7 @@ def test_convex_max_of_affine_lexicographic_in_subdifferential():
     bases = [B for B in bases if np.linalg.matrix_rank(B) == 2]
     dn_outside = 0
     kinks_seen = 0
-    Js = [np.asarray(lexicographic_jacobian(net, jnp.asarray(grid), jnp.asarray(B)))[:, 0]
+    Js = [np.asarray(lexicographic_jacobian(net, jnp.asarray(grid), basis=jnp.asarray(B)))[:, 0]
           for B in bases]
     DN = np.asarray(derivative(net, jnp.asarray(grid)))[:, 0]
     for p, x in enumerate(grid):
@@ -384,10 +390,10 @@ def test_convex_l1_and_abs(d):
     net = l1_network(d)
     pts = np.array(list(itertools.product([-0.5, 0.0, 0.75], repeat=d)))
     for c in (0.0, 0.5, 1.0):
-        act = ReLU(kink=c)
+        act = ReLU(deriv_at_kink=c)
         for B in (np.eye(d), -np.eye(d), np.eye(d)[::-1]):
-            Js = np.asarray(lexicographic_jacobian(net, jnp.asarray(pts), jnp.asarray(B),
-                                                   act))[:, 0]
+            Js = np.asarray(lexicographic_jacobian(net, jnp.asarray(pts), basis=jnp.asarray(B),
+                                                   activation=act))[:, 0]
             for x, J in zip(pts, Js):
                 # ∂‖·‖₁(x) = Π_i (sign(x_i) or [−1, 1]); ∂_B: sign(x_i) or ±1
                 np.testing.assert_array_equal(J[x != 0], np.sign(x[x != 0]))
@@ -402,10 +408,10 @@ def test_convex_slope_network_dn_outside_subdifferential():
     net = slope_network(2.0, 1.0)
     x0 = jnp.zeros(1)
     for c in (0.0, 0.25, 0.5, 0.75, 1.0):
-        act = ReLU(kink=c)
+        act = ReLU(deriv_at_kink=c)
         J = float(lexicographic_jacobian(net, x0, activation=act)[0, 0])
         assert 1.0 <= J <= 2.0
-        dn = float(derivative(net, x0, act)[0, 0])
+        dn = float(derivative(net, x0, activation=act)[0, 0])
         assert (1.0 <= dn <= 2.0) == (1 / 3 <= c <= 2 / 3)
 
 
@@ -415,18 +421,18 @@ def test_convex_slope_network_dn_outside_subdifferential():
 def test_completeness_flag_is_honest():
     # ‖x‖₁ at 0 in R^3: 8 pieces, 3 free sign pairs → complete once all 8 are found.
     net = l1_network(3)
-    found = limiting_jacobians(net, jnp.zeros(3), jax.random.key(0), num_bases=64)
+    found = limiting_jacobians(net, jnp.zeros(3), key=jax.random.key(0), num_bases=64)
     assert found.complete and len(found) == 8
     signs = {tuple(J[0]) for J in np.asarray(found.jacobians)}
     assert signs == set(itertools.product((-1.0, 1.0), repeat=3))
     # too few bases: only ±I → 2 of 8 found, flagged incomplete
-    few = limiting_jacobians(net, jnp.zeros(3), jax.random.key(0), num_bases=0)
+    few = limiting_jacobians(net, jnp.zeros(3), key=jax.random.key(0), num_bases=0)
     assert len(few) == 2 and not few.complete
     # max of affine maps at 0 (kinks in deeper layers): the flag must not claim completeness
     # unless all 2^m side choices are realized; each element is still valid.
     G = np.array([[1.0, 1.0], [2.0, 0.5], [0.5, 2.0], [1.5, 1.5]])
     net = max_of_affine_network(G, np.array([0.0, 0.0, 0.0, 0.0]))
-    found = limiting_jacobians(net, jnp.zeros(2), jax.random.key(0), num_bases=32)
+    found = limiting_jacobians(net, jnp.zeros(2), key=jax.random.key(0), num_bases=32)
     for J in np.asarray(found.jacobians):
         assert any(np.array_equal(J[0], g) for g in G)
     # each ℓ_i is strictly maximal on an open cone at 0 (ℓ_1 towards (−1, −1), ℓ_4 towards
@@ -440,18 +446,19 @@ def test_completeness_flag_is_honest():
 def test_batching_and_jit():
     net, _, x = planted_network(5, 3, relu)
     X = jnp.stack([x, x + 0.25, x - 0.5])
-    J, pat = lexicographic_jacobian(net, X, return_pattern=True)
+    J = lexicographic_jacobian(net, X)
+    pat = lexicographic_pattern(net, X)
     assert J.shape == (3, 2, 3) and pat[0].shape == (3, 5) and pat[1].shape == (3, 4)
     for i in range(3):
         np.testing.assert_array_equal(np.asarray(J[i]),
                                       np.asarray(lexicographic_jacobian(net, X[i])))
-    jl = jax.jit(lexicographic_jacobian, static_argnames=("activation", "return_pattern"))
+    jl = jax.jit(lexicographic_jacobian, static_argnames=("activation",))
     np.testing.assert_array_equal(np.asarray(jl(net, X)), np.asarray(J))
     Bs = jnp.stack([jnp.eye(3), -jnp.eye(3)])
-    JB = lexicographic_jacobian(net, x, Bs)
+    JB = lexicographic_jacobian(net, x, basis=Bs)
     assert JB.shape == (2, 2, 3)
     np.testing.assert_array_equal(np.asarray(JB[1]),
-                                  np.asarray(lexicographic_jacobian(net, x, -jnp.eye(3))))
+                                  np.asarray(lexicographic_jacobian(net, x, basis=-jnp.eye(3))))
     jd = jax.jit(directional_derivative, static_argnames="activation")
     V = jnp.ones((4, 1, 3)) * jnp.arange(4.0)[:, None, None]
     out = jd(net, X, V)
@@ -464,7 +471,7 @@ def test_float32():
     x = jnp.zeros(1, jnp.float32)
     assert lexicographic_jacobian(net, x).dtype == jnp.float32
     assert directional_derivative(net, x, jnp.ones(1, jnp.float32)).dtype == jnp.float32
-    found = limiting_jacobians(net, x, jax.random.key(0), num_bases=2)
+    found = limiting_jacobians(net, x, key=jax.random.key(0), num_bases=2)
     assert found.jacobians.dtype == jnp.float32 and len(found) == 2
 
 
@@ -475,11 +482,11 @@ def test_depth_one_network():
                                   np.broadcast_to([[1.0, -2.0]], (2, 1, 2)))
     np.testing.assert_array_equal(np.asarray(directional_derivative(net, x, jnp.ones(2))),
                                   [[-1.0], [-1.0]])
-    assert limiting_jacobians(net, x[0], jax.random.key(0)).complete
+    assert limiting_jacobians(net, x[0], key=jax.random.key(0)).complete
 
 
 def test_bad_inputs():
-    net = slope_network()
+    net = slope_network(1.0, 1.0)
     with pytest.raises(ValueError, match="shape"):
         directional_derivative(net, jnp.zeros(2), jnp.zeros(1))
     with pytest.raises(ValueError, match="direction v"):
@@ -491,19 +498,54 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="non-finite"):
         lexicographic_jacobian(net, jnp.array([jnp.inf]))
     with pytest.raises(ValueError, match="nonsingular"):
-        lexicographic_jacobian(net, jnp.zeros(1), jnp.zeros((1, 1)))
+        lexicographic_jacobian(net, jnp.zeros(1), basis=jnp.zeros((1, 1)))
     with pytest.raises(ValueError, match="basis must have shape"):
-        lexicographic_jacobian(net, jnp.zeros(1), jnp.eye(2))
+        lexicographic_jacobian(net, jnp.zeros(1), basis=jnp.eye(2))
     with pytest.raises(TypeError, match="Activation"):
         lexicographic_jacobian(net, jnp.zeros(1), activation=jax.nn.relu)
     with pytest.raises(TypeError, match="Network"):
         directional_derivative([(1, 2)], jnp.zeros(1), jnp.zeros(1))
     with pytest.raises(ValueError, match="one point"):
-        limiting_jacobians(net, jnp.zeros((2, 1)), jax.random.key(0))
+        limiting_jacobians(net, jnp.zeros((2, 1)), key=jax.random.key(0))
     with pytest.raises(ValueError, match="num_bases"):
-        limiting_jacobians(net, jnp.zeros(1), jax.random.key(0), num_bases=-1)
-    found = limiting_jacobians(net, jnp.zeros(1), jax.random.key(0))
+        limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0), num_bases=-1)
+    found = limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0))
     with pytest.raises(ValueError, match="J must have shape"):
         found.contains(jnp.zeros((2, 2)))
     with pytest.raises(ValueError, match="non-finite"):
         found.contains(jnp.array([jnp.nan]))
+
+
+def test_keyword_only_options_and_result_types():
+    import dataclasses
+    import json
+
+    net = slope_network(2.0, 3.0)
+    x = jnp.zeros(1)
+    with pytest.raises(TypeError):  # key is keyword-only, and required
+        limiting_jacobians(net, x, jax.random.key(0))
+    with pytest.raises(TypeError):
+        limiting_jacobians(net, x)
+    with pytest.raises(TypeError, match="^key must be a JAX PRNG key"):
+        limiting_jacobians(net, x, key=0)
+    with pytest.raises(TypeError, match="^num_bases must be an integer"):
+        limiting_jacobians(net, x, key=jax.random.key(0), num_bases=2.0)
+    with pytest.raises(TypeError):  # basis and activation are keyword-only
+        lexicographic_jacobian(net, x, jnp.eye(1))
+    with pytest.raises(TypeError):
+        directional_derivative(net, x, jnp.ones(1), relu)
+    found = limiting_jacobians(net, x, key=jax.random.key(0))
+    assert dataclasses.is_dataclass(found)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found.complete = False
+    d = json.loads(json.dumps(found.to_dict()))
+    assert sorted(d["jacobians"]) == [[[2.0]], [[3.0]]] and d["complete"] is True
+    assert d["num_kinks"] == 2 and d["x"] == [0.0] and len(d["patterns"]) == 1
+    assert found.contains(jnp.array([[2.5]]), atol=1e-12)
+    assert not found.contains(jnp.array([[3.5]]), atol=0.25)
+    assert found.contains(jnp.array([[3.5]]), atol=0.5)
+    hd = found.hull_distance(jnp.array([[4.0]]))
+    assert (hd.upper, hd.lower) == (1.0, 1.0) and hd == tuple(hd)
+    # the pattern of the lexicographic Jacobian is among the patterns found
+    pat = lexicographic_pattern(net, x)
+    assert any(np.array_equal(np.asarray(pat[0]), np.asarray(p)) for p in found.patterns[0])

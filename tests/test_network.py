@@ -62,6 +62,20 @@ def test_non_finite_weight_with_check():
         jrelu.Network([(np.ones((2, 2)), np.zeros(2)), (np.ones((1, 2)), [np.inf])], check=True)
 
 
+def test_wrong_argument_types():
+    net = jrelu.init(jax.random.key(0), (3, 4, 1))
+    with pytest.raises(TypeError, match="^net must be a jrelu.Network"):
+        jrelu.realize(net.layers, jnp.ones(3))
+    with pytest.raises(TypeError, match="^activation must be a jrelu.Activation"):
+        jrelu.realize(net, jnp.ones(3), activation=jax.nn.relu)
+    with pytest.raises(TypeError):  # activation is keyword-only
+        jrelu.realize(net, jnp.ones(3), jrelu.ReLU())
+    with pytest.raises(TypeError, match="^nets\\[1\\] must be a jrelu.Network"):
+        jrelu.parallel(net, net.layers)
+    with pytest.raises(TypeError, match="^inner must be a jrelu.Network"):
+        jrelu.compose(net, None)
+
+
 def test_wrong_input_dimension():
     net = jrelu.init(jax.random.key(0), (3, 4, 1))
     with pytest.raises(ValueError,
@@ -77,9 +91,16 @@ def test_init_shapes_dtypes_determinism_and_errors():
     assert all(a.dtype == jnp.float32 for pair in net.layers for a in pair)
     assert jrelu.init(jax.random.key(3), (5, 7, 2)).dtype == jnp.float64  # x64 default
     chex.assert_trees_all_equal(net, jrelu.init(jax.random.key(3), (5, 7, 2), dtype=jnp.float32))
-    for bad in [(3,), (3, 0, 1), (3, 2.5, 1), (3, -1)]:
+    for bad in [(3,), (3, 0, 1), (3, -1)]:
         with pytest.raises(ValueError, match="widths"):
             jrelu.init(jax.random.key(0), bad)
+    for bad in [(3, 2.5, 1), (3, True, 1)]:  # not an integer: a wrong type
+        with pytest.raises(TypeError, match="widths"):
+            jrelu.init(jax.random.key(0), bad)
+    with pytest.raises(TypeError, match="^key"):
+        jrelu.init(0, (3, 1))
+    with pytest.raises(TypeError):  # dtype is keyword-only
+        jrelu.init(jax.random.key(0), (3, 1), jnp.float32)
 
 
 def test_pytree_jit_and_vmap_over_networks(rng):
@@ -110,7 +131,7 @@ def test_realize_batch_shapes_and_preactivations(rng):
     assert jrelu.realize(net, jnp.ones(3, jnp.int32)).dtype == jnp.float64
 
 
-# -- calculus: every operation realizes exactly what MATH.md §1 says -----------
+# -- calculus: every operation realizes exactly the stated function ------------
 
 
 def test_compose_realizes_composition_exactly(rng):
@@ -134,8 +155,8 @@ def test_identity_network(rng, d, L):
     assert jrelu.depth(net) == L
     assert jrelu.width(net) == (d if L == 1 else 2 * d)
     assert jrelu.connectivity(net) == (d if L == 1 else 2 * d * L)
-    for act in (jrelu.ReLU(kink=0.5), jrelu.ReLU(kink=1.0)):
-        np.testing.assert_array_equal(jrelu.realize(net, x, act), x)
+    for act in (jrelu.ReLU(deriv_at_kink=0.5), jrelu.ReLU(deriv_at_kink=1.0)):
+        np.testing.assert_array_equal(jrelu.realize(net, x, activation=act), x)
 
 
 def test_identity_errors():
@@ -143,6 +164,8 @@ def test_identity_errors():
         jrelu.identity(2, 0)
     with pytest.raises(ValueError, match="dimension"):
         jrelu.identity(0, 2)
+    with pytest.raises(TypeError, match="depth"):
+        jrelu.identity(2, 1.5)
 
 
 def test_sparse_compose_realizes_and_sizes_add(rng):

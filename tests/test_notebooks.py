@@ -43,13 +43,14 @@ def test_all_notebooks_present():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_clean_and_colab_ready(path: Path):
-    """Stored without outputs; opens with a description and a Colab install cell."""
+    """Stored without outputs, valid Python; opens with a description and a Colab install cell."""
     nb = _read(path)
     nbformat.validate(nb)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             assert cell.outputs == [], f"{path.name}: cell {i} is stored with outputs"
             assert cell.execution_count is None, f"{path.name}: cell {i} has an execution count"
+            compile(cell.source, f"{path.name}, cell {i}", "exec")  # a syntax error fails here
     first, second = nb.cells[0], nb.cells[1]
     assert first.cell_type == "markdown" and first.source.startswith("# ")
     assert "arXiv:" in first.source

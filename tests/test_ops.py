@@ -49,7 +49,7 @@ def test_abs_and_clip(name):
     for x, expected in [(0.0, 0.0), (0.5, 1.0), (-0.5, -1.0)]:
         assert float(g_abs(jnp.float64(x), 0.0)[0]) == expected
     assert jax.grad(jnp.abs)(0.0) == 1.0  # jnp's choice, which ops.abs replaces by sign(0) = 0
-    clip = lambda x, lo: ops.clip(x, lo, 1.0)
+    clip = lambda x, lo: ops.clip(x, lo=lo, hi=1.0)
     g = T(clip)
     # at x = lo and x = hi: derivative 1 in x, 0 in the bound; strictly outside: 0 and 1
     assert tuple(float(v) for v in g(jnp.float64(-0.5), jnp.float64(-0.5))) == (1.0, 0.0)
@@ -67,11 +67,11 @@ def test_values_equal_jnp_exactly():
     np.testing.assert_array_equal(np.asarray(ops.maximum(a, b)), np.asarray(jnp.maximum(a, b)))
     np.testing.assert_array_equal(np.asarray(ops.minimum(a, b)), np.asarray(jnp.minimum(a, b)))
     np.testing.assert_array_equal(np.asarray(ops.abs(a)), np.asarray(jnp.abs(a)))
-    np.testing.assert_array_equal(np.asarray(ops.clip(a, -0.5, 0.5)),
+    np.testing.assert_array_equal(np.asarray(ops.clip(a, lo=-0.5, hi=0.5)),
                                   np.asarray(jnp.clip(a, -0.5, 0.5)))
     np.testing.assert_array_equal(np.asarray(ops.clip(a, hi=0.25)),
                                   np.asarray(jnp.minimum(a, 0.25)))
-    np.testing.assert_array_equal(np.asarray(ops.clip(a, 0.5, -0.5)),  # lo > hi: like jnp
+    np.testing.assert_array_equal(np.asarray(ops.clip(a, lo=0.5, hi=-0.5)),  # lo > hi: like jnp
                                   np.asarray(jnp.clip(a, 0.5, -0.5)))
     # broadcasting, dtype promotion, integers promoted to float
     assert ops.maximum(jnp.zeros((3, 1)), jnp.ones(4)).shape == (3, 4)
@@ -79,6 +79,8 @@ def test_values_equal_jnp_exactly():
     assert jnp.issubdtype(ops.maximum(jnp.arange(3), 1).dtype, jnp.floating)
     with pytest.raises(ValueError, match="at least one"):
         ops.clip(a)
+    with pytest.raises(TypeError):  # the bounds are keyword-only
+        ops.clip(a, 0.0, 1.0)
 
 
 def test_batched_jacobians_under_vmap_and_jit():
@@ -95,7 +97,7 @@ def test_batched_jacobians_under_vmap_and_jit():
 
 
 def test_derivative_is_dn_of_the_relu_expression():
-    """The convention is D^N (jrelu.relu, c = 0) of an explicit ReLU network on (a, b):
+    """The convention is D^N (jrelu.ReLU(), c = 0) of an explicit ReLU network on (a, b):
     max(a, b) = (ϱ(a + M) − M) + ϱ(b − a), min(a, b) = (ϱ(a + M) − M) − ϱ(a − b)
     (exact for a > −M), |x| = ϱ(x) + ϱ(−x)."""
     M = 8.0

@@ -1,4 +1,4 @@
-"""Kolmogorov PDEs (MATH.md §5): closed forms, exact Feynman–Kac samplers, both solvers."""
+"""Kolmogorov PDEs: closed forms, exact Feynman–Kac samplers, both solvers."""
 
 import math
 
@@ -20,7 +20,7 @@ BS = pde.BlackScholesGeometric(dim=4, T=0.8, rate=0.03, volatility=(0.1, 0.2, 0.
 
 
 def _points(problem, n=6, seed=0):
-    return problem.sample_box(jax.random.key(seed), n, jnp.float64)
+    return problem.sample_box(jax.random.key(seed), n, dtype=jnp.float64)
 
 
 def _pde_residual(problem, t, x):
@@ -98,7 +98,7 @@ def test_black_scholes_geometric_on_the_diagonal_is_a_one_asset_call_with_divide
     p = BS
     s = 104.0
     sig = np.array(p.volatility)
-    rho = np.asarray(p.correlation_matrix(jnp.float64))
+    rho = np.asarray(p.correlation_matrix(dtype=jnp.float64))
     sbar = math.sqrt(sig @ rho @ sig) / p.dim
     q = 0.5 * np.mean(sig**2) - 0.5 * sbar**2
     price, delta = _bs_call(s, p.strike, p.rate, sbar, p.T, q)
@@ -116,7 +116,7 @@ def test_black_scholes_price_and_delta_match_monte_carlo_within_4_sigma():
 
     @jax.jit
     def stats(key):
-        xt = p.terminal(key, jnp.broadcast_to(x, (n, p.dim)))
+        xt = p.terminal(jnp.broadcast_to(x, (n, p.dim)), key=key)
         pay = p.phi(xt)
         g = jnp.exp(jnp.mean(jnp.log(xt), axis=-1))
         path_delta = (jnp.exp(-p.rate * p.T) * (g > p.strike) * g)[:, None] / (p.dim * x)
@@ -153,7 +153,7 @@ def test_heat_and_bs_closed_forms_match_monte_carlo(problem):
 
     @jax.jit
     def stats(key, xi):
-        pay = problem.phi(problem.terminal(key, jnp.broadcast_to(xi, (n, xi.size))))
+        pay = problem.phi(problem.terminal(jnp.broadcast_to(xi, (n, xi.size)), key=key))
         return pay.mean(), pay.std() / math.sqrt(n)
 
     for i, xi in enumerate(x):
@@ -170,7 +170,7 @@ def test_terminal_is_scale_shift_of_the_same_normal_draw(problem):
     key = jax.random.key(4)
     z = jax.random.normal(key, x.shape, x.dtype)
     s, c = problem.scale_shift(z)
-    np.testing.assert_array_equal(problem.terminal(key, x), s * x + c)
+    np.testing.assert_array_equal(problem.terminal(x, key=key), s * x + c)
 
 
 def test_bs_log_returns_have_covariance_T_sigma():
@@ -179,22 +179,22 @@ def test_bs_log_returns_have_covariance_T_sigma():
     s, _ = p.scale_shift(z)
     logr = np.log(np.asarray(s))
     sig = np.array(p.volatility)
-    cov = p.T * sig[:, None] * np.asarray(p.correlation_matrix(jnp.float64)) * sig
+    cov = p.T * sig[:, None] * np.asarray(p.correlation_matrix(dtype=jnp.float64)) * sig
     np.testing.assert_allclose(np.cov(logr.T), cov, atol=4e-3 * cov.max())
     np.testing.assert_allclose(logr.mean(0), (p.rate - sig**2 / 2) * p.T, atol=5e-3)
 
 
 def test_feynman_kac_data_shapes_box_and_targets():
     p = HEAT[0]
-    data = pde.feynman_kac_data(p, jnp.float64)
-    assert pde.feynman_kac_data(p, jnp.float64) is data  # cached: train reuses its program
+    data = pde.feynman_kac_data(p, dtype=jnp.float64)
+    assert pde.feynman_kac_data(p, dtype=jnp.float64) is data  # cached: train reuses its program
     key = jax.random.key(1)
     xi, y = data(key, 64)
     chex.assert_shape(xi, (64, 5))
     chex.assert_shape(y, (64, 1))
     assert float(xi.min()) >= 0 and float(xi.max()) <= 1
     k1, k2 = jax.random.split(key)
-    np.testing.assert_array_equal(y[:, 0], p.phi(p.terminal(k2, xi)))
+    np.testing.assert_array_equal(y[:, 0], p.phi(p.terminal(xi, key=k2)))
     xi2, y2 = jax.jit(data, static_argnums=1)(key, 64)
     np.testing.assert_array_equal(xi, xi2)
 
@@ -239,12 +239,12 @@ def test_averaging_network_derivative_is_the_average_of_derivatives_exactly_at_k
     scales = np.ones((n, d))
     avg = pde.averaging_network(phi, scales, shifts)
     for c in (0.0, 0.5, 1.0):
-        act = jrelu.ReLU(kink=c)
-        D = jrelu.derivative(avg, x, act)
-        ref = sum(np.asarray(jrelu.derivative(phi, x + s, act)) for s in shifts) / n
+        act = jrelu.ReLU(deriv_at_kink=c)
+        D = jrelu.derivative(avg, x, activation=act)
+        ref = sum(np.asarray(jrelu.derivative(phi, x + s, activation=act)) for s in shifts) / n
         np.testing.assert_array_equal(D, ref)
-        v = jrelu.realize(avg, x, act)
-        np.testing.assert_array_equal(v, sum(np.asarray(jrelu.realize(phi, x + s, act))
+        v = jrelu.realize(avg, x, activation=act)
+        np.testing.assert_array_equal(v, sum(np.asarray(jrelu.realize(phi, x + s, activation=act))
                                              for s in shifts) / n)
     pre = jrelu.preactivations(phi, x)
     assert any(np.any(np.asarray(z) == 0) for z in pre[:-1])  # kinks really are hit
@@ -255,8 +255,8 @@ def test_averaging_network_derivative_with_scales_to_round_off():
     equals (1/n)Σ D^NΦ(s_i ⊙ x + c_i) diag(s_i) to float64 round-off, and equals jax.jacrev."""
     key = jax.random.key(2)
     d, n = 4, 8
-    phi = jrelu.init(key, (d, 10, 10, 1), jnp.float64)
-    s, c = pde.path_maps(BS, jax.random.key(3), n, jnp.float64)
+    phi = jrelu.init(key, (d, 10, 10, 1), dtype=jnp.float64)
+    s, c = pde.path_maps(BS, n, key=jax.random.key(3), dtype=jnp.float64)
     s, c = s / 100.0, c + 0.25  # keep the hidden pre-activations of mixed signs
     avg = pde.averaging_network(phi, s, c)
     assert avg.widths == (d, 10 * n, 10 * n, 1)
@@ -279,7 +279,7 @@ def test_averaging_network_derivative_with_scales_to_round_off():
 
 
 def test_averaging_network_input_checks():
-    phi = jrelu.init(jax.random.key(0), (3, 4, 1), jnp.float64)
+    phi = jrelu.init(jax.random.key(0), (3, 4, 1), dtype=jnp.float64)
     with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
         pde.averaging_network(phi, jnp.ones((2, 4)), jnp.zeros((2, 4)))
 
@@ -291,39 +291,88 @@ def test_relative_l2_errors_against_numpy():
     p = pde.HeatSquare(dim=3, T=0.25)
     A = jnp.array([[1.0, 0.5, -0.25]])
     net = jrelu.Network([(A, jnp.array([0.75]))])  # affine: value a·x+b, gradient a
-    xs = p.sample_box(jax.random.key(0), 1000, jnp.float64)
+    xs = p.sample_box(jax.random.key(0), 1000, dtype=jnp.float64)
     e = pde.relative_l2_errors(net, p, xs, chunk_size=128)
     x = np.asarray(xs)
     u = (x**2).sum(1) + 2 * 0.25 * 3
     v = x @ np.asarray(A)[0] + 0.75
     g_err = np.linalg.norm(np.asarray(A)[0] - 2 * x, axis=1)
-    assert e["value_rel_l2"] == pytest.approx(np.sqrt(((v - u) ** 2).sum() / (u**2).sum()),
+    assert e.value_rel_l2 == pytest.approx(np.sqrt(((v - u) ** 2).sum() / (u**2).sum()),
                                               rel=1e-12)
-    assert e["grad_rel_l2"] == pytest.approx(np.sqrt((g_err**2).sum() / (4 * x**2).sum()),
+    assert e.grad_rel_l2 == pytest.approx(np.sqrt((g_err**2).sum() / (4 * x**2).sum()),
                                              rel=1e-12)
-    assert e["grad_max_abs"] == pytest.approx(g_err.max(), rel=1e-12)
+    assert e.grad_max_abs == pytest.approx(g_err.max(), rel=1e-12)
 
 
 def test_solve_learning_reduces_error_and_segments_reproduce_one_run():
     p = pde.HeatSquare(dim=2, T=0.1, box=(0.0, 1.0))
-    net0 = jrelu.init(jax.random.key(0), (2, 32, 32, 1), jnp.float64)
+    net0 = jrelu.init(jax.random.key(0), (2, 32, 32, 1), dtype=jnp.float64)
     opt = optax.adam(optax.cosine_decay_schedule(3e-3, 600))
     key = jax.random.key(1)
-    net, hist = pde.solve_learning(p, net0, opt, 600, 256, key)
-    xs = p.sample_box(jax.random.key(2), 4096, jnp.float64)
+    net, hist = pde.solve_learning(p, net0, optimizer=opt, steps=600, batch_size=256, key=key)
+    xs = p.sample_box(jax.random.key(2), 4096, dtype=jnp.float64)
     e0 = pde.relative_l2_errors(net0, p, xs)
     e1 = pde.relative_l2_errors(net, p, xs)
-    assert e1["value_rel_l2"] < 0.1 * e0["value_rel_l2"]
-    assert e1["grad_rel_l2"] < 0.5 * e0["grad_rel_l2"]
-    assert e1["value_rel_l2"] < 0.05
+    assert e1.value_rel_l2 < 0.1 * e0.value_rel_l2
+    assert e1.grad_rel_l2 < 0.5 * e0.grad_rel_l2
+    assert e1.value_rel_l2 < 0.05
     # the final loss is near the noise floor E Var(φ(X_T^ξ) | ξ) = 8T E‖ξ‖² + 8T²d
     floor = 8 * p.T * p.dim / 3 + 8 * p.T**2 * p.dim
     assert float(hist.loss[-100:].mean()) < 1.2 * floor
     # two segments with the returned optimizer state equal the single run, bit for bit
-    net_a, h_a = pde.solve_learning(p, net0, opt, 200, 256, key)
-    net_b, h_b = pde.solve_learning(p, net_a, opt, 400, 256, key, opt_state=h_a.opt_state,
-                                    start_step=200)
+    net_a, h_a = pde.solve_learning(p, net0, optimizer=opt, steps=200, batch_size=256, key=key)
+    net_b, h_b = pde.solve_learning(p, net_a, optimizer=opt, steps=400, batch_size=256, key=key,
+                                    opt_state=h_a.opt_state, start_step=200)
     chex.assert_trees_all_equal(net_b, net)
     np.testing.assert_array_equal(np.concatenate([h_a.loss, h_b.loss]), hist.loss)
     with pytest.raises(ValueError, match="R\\^2"):
-        pde.solve_learning(p, jrelu.init(key, (3, 4, 1)), opt, 1, 8, key)
+        pde.solve_learning(p, jrelu.init(key, (3, 4, 1)), optimizer=opt, steps=1, batch_size=8,
+                           key=key)
+
+
+# -- the 0.2 API: keyword-only options, checks, result type ---------------------------------
+
+
+def test_problem_fields_are_keyword_only_and_checked():
+    with pytest.raises(TypeError):
+        pde.HeatSquare(3)  # fields are keyword-only
+    with pytest.raises(TypeError, match="dim must be an integer"):
+        pde.HeatSquare(dim=2.5)
+    with pytest.raises(TypeError, match="dim must be an integer"):
+        pde.HeatSquare(dim=True)
+    with pytest.raises(ValueError, match="T must be finite"):
+        pde.HeatSquare(dim=2, T=math.inf)
+    with pytest.raises(TypeError, match="strike"):
+        pde.BlackScholesGeometric(dim=2, strike="100")
+    with pytest.raises(ValueError, match="box must be a pair"):
+        pde.HeatSquare(dim=2, box=(0.0, 1.0, 2.0))
+    with pytest.raises(TypeError, match="problem must be a jrelu.pde.Problem"):
+        pde.feynman_kac_data("heat_square")
+    with pytest.raises(TypeError, match="n must be an integer"):
+        pde.path_maps(HEAT[0], 2.0, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        pde.path_maps(HEAT[0], 0, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="phi_net must be a jrelu.Network"):
+        pde.averaging_network("net", jnp.ones((2, 3)), jnp.ones((2, 3)))
+
+
+def test_relative_l2_errors_result_and_checks():
+    p = pde.HeatSquare(dim=2, T=0.5)
+    net = jrelu.Network([(jnp.array([[1.0, 1.0]]), jnp.array([2.0]))])
+    x = p.sample_box(jax.random.key(0), 100, dtype=jnp.float64)
+    e = pde.relative_l2_errors(net, p, x, chunk_size=7)
+    assert isinstance(e, pde.RelativeL2Errors) and e.points == 100
+    whole = pde.relative_l2_errors(net, p, x)  # chunking only reorders the float64 sums
+    assert whole.value_rel_l2 == pytest.approx(e.value_rel_l2, rel=1e-12)
+    assert whole.grad_max_abs == e.grad_max_abs
+    assert e.to_dict() == {"value_rel_l2": e.value_rel_l2, "grad_rel_l2": e.grad_rel_l2,
+                           "value_max_abs": e.value_max_abs, "grad_max_abs": e.grad_max_abs,
+                           "points": 100}
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 2\)"):
+        pde.relative_l2_errors(net, p, x[None])
+    with pytest.raises(ValueError, match="chunk_size"):
+        pde.relative_l2_errors(net, p, x, chunk_size=0)
+    with pytest.raises(TypeError, match="activation"):
+        pde.relative_l2_errors(net, p, x, activation=jax.nn.relu)
+    with pytest.raises(ValueError, match=r"R\^2 to R"):
+        pde.relative_l2_errors(jrelu.init(jax.random.key(0), (2, 3, 2)), p, x)

@@ -23,8 +23,9 @@ import jax, jax.numpy as jnp, jrelu
 net = jrelu.init(jax.random.key(1), (3, 16, 16, 2))
 def target(x):
     return jnp.stack([jnp.sum(jnp.sin(x)), jnp.prod(x)])
-SAMPLERS = [jrelu.Gaussian(3, std=2.0), jrelu.Halton(3, -2.0, 2.0, scramble=True),
-            jrelu.RadialShells(3, 100.0, 5)]
+from jrelu.samplers import Gaussian, Halton, RadialShells
+SAMPLERS = [Gaussian(3, std=2.0), Halton(3, low=-2.0, high=2.0, scramble=True),
+            RadialShells(3, r_max=100.0, num_shells=5)]
 KW = dict(kappa=1.0, chunk_size=100, progress=False)
 """
 
@@ -50,8 +51,8 @@ def _run(script: str, env_extra=None, timeout=300) -> subprocess.CompletedProces
 
 def _single_device_reports(samplers=(0,)):
     ns = _problem()
-    return [jrelu.error_sweep(ns["net"], ns["target"], ns["SAMPLERS"][i], 1001, jax.random.key(2),
-                              **ns["KW"]) for i in samplers]
+    return [jrelu.error_sweep(ns["net"], ns["target"], ns["SAMPLERS"][i], num_points=1001,
+                              key=jax.random.key(2), **ns["KW"]) for i in samplers]
 
 
 def test_multi_device_equals_single_device_exactly():
@@ -67,7 +68,8 @@ def test_multi_device_equals_single_device_exactly():
         out = []
         for i, s in enumerate(SAMPLERS[:2]):
             for dev in layouts[:3 - 2 * i]:  # all layouts for Gaussian, "all" for Halton
-                r = jrelu.error_sweep(net, target, s, 1001, jax.random.key(2), devices=dev, **KW)
+                r = jrelu.error_sweep(net, target, s, num_points=1001, key=jax.random.key(2),
+                                      devices=dev, **KW)
                 out.append(r.to_dict())
         print(json.dumps(out))
     """)
@@ -98,7 +100,8 @@ def test_two_processes_equal_single_process_exactly():
                                    process_id=int(sys.argv[1]))
     """) + PROBLEM + textwrap.dedent("""
         assert jax.process_count() == 2 and len(jax.devices()) == 2
-        r = jrelu.error_sweep(net, target, SAMPLERS[0], 1001, jax.random.key(2), **KW)
+        r = jrelu.error_sweep(net, target, SAMPLERS[0], num_points=1001, key=jax.random.key(2),
+                              **KW)
         print("REPORT " + r.to_json(indent=None))
     """)
     env = dict(os.environ)
@@ -131,14 +134,14 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
     script = textwrap.dedent("""
         import time, jax
         jax.config.update("jax_enable_x64", True)
-        import jrelu.errors as E
+        import jrelu.sweep as E
         _save = E._save_checkpoint
         def slow_save(path, state):
             _save(path, state)
             time.sleep(0.05)
         E._save_checkpoint = slow_save
     """) + PROBLEM + textwrap.dedent(f"""
-        jrelu.error_sweep(net, target, SAMPLERS[2], {n}, jax.random.key(3),
+        jrelu.error_sweep(net, target, SAMPLERS[2], num_points={n}, key=jax.random.key(3),
                           **{ {**kw, "checkpoint": path}!r})
     """)
     child = subprocess.Popen([PY, "-c", script], stdout=subprocess.DEVNULL,
@@ -161,7 +164,8 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
     assert 3 <= killed_at < n // 10  # the kill really interrupted the sweep
 
     ns = _problem()
-    args = (ns["net"], ns["target"], ns["SAMPLERS"][2], n, jax.random.key(3))
+    args = (ns["net"], ns["target"], ns["SAMPLERS"][2])
+    kw = dict(kw, num_points=n, key=jax.random.key(3))
     with pytest.raises(ValueError, match="kappa: checkpoint 0.5 vs now 1.0"):
         jrelu.error_sweep(*args, **{**kw, "kappa": 1.0}, checkpoint=path)
     other = jax.tree.map(lambda a: a * 2, ns["net"])
@@ -191,8 +195,9 @@ def test_ten_million_points_d100_memory():
     script = textwrap.dedent("""
         import resource, jax, jax.numpy as jnp, jrelu
         net = jrelu.init(jax.random.key(0), (100, 256, 256, 256, 1), dtype=jnp.float32)
-        r = jrelu.error_sweep(net, lambda x: jnp.sum(x**2), jrelu.Gaussian(100), 10**7,
-                              jax.random.key(1), kappa=2.0, progress=False)
+        r = jrelu.error_sweep(net, lambda x: jnp.sum(x**2), jrelu.samplers.Gaussian(100),
+                              num_points=10**7, key=jax.random.key(1), kappa=2.0,
+                              progress=False)
         print("RSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
               r.points_per_second)
     """)

@@ -6,11 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import torch  # the test extra installs it: this test must run, never skip
 
 import jrelu
 from jrelu.examples import degenerate_deep_example
-
-torch = pytest.importorskip("torch")
 
 
 def _torch_gradient(net, xs, ys, loss):
@@ -43,7 +42,9 @@ def test_torch_agrees_exactly_on_the_degenerate_example_and_planted_kinks():
     net, xs, ys = degenerate_deep_example()
     value, g_torch = _torch_gradient(net, xs, ys, "mse")
     np.testing.assert_allclose(value, float(jrelu.empirical_risk(net, xs, ys)), rtol=1e-15)
-    G = np.asarray(jrelu.generalized_gradient_flat(jrelu.flatten(net), net.widths, xs, ys))
+    theta = jrelu.flatten(net)  # G for the flat θ: compose unflatten and flatten
+    G = np.asarray(jrelu.flatten(jrelu.generalized_gradient(jrelu.unflatten(theta, net.widths),
+                                                            xs, ys)))
     np.testing.assert_allclose(G, g_torch, rtol=1e-15, atol=1e-16)
     assert G[6] == 0.0 and g_torch[6] == 0.0  # ∂/∂b_2 at the kink: ReLU'(0) = 0
     # dyadic network with kinks planted in both hidden layers: exact equality
@@ -58,7 +59,7 @@ def test_torch_agrees_exactly_on_the_degenerate_example_and_planted_kinks():
     layers.append((_dyadic(rng, (1, 3)), _dyadic(rng, 1)))
     net = jrelu.Network(layers)
     ys = _dyadic(rng, (4, 1))
-    assert not jrelu.differentiability_report(net, xs, ys).certainly_c1
+    assert not jrelu.differentiability_report(net, xs, ys=ys).certainly_c1
     _, g_torch = _torch_gradient(net, xs, ys, "mse")
     np.testing.assert_array_equal(jrelu.flatten(jrelu.generalized_gradient(net, xs, ys)), g_torch)
 
@@ -70,7 +71,7 @@ def test_torch_agrees_at_random_theta(loss):
     xs = rng.normal(size=(10, 3))
     ys = rng.integers(0, 4, 10) if loss == "softmax_cross_entropy" else 2 * rng.normal(size=(10, 4))
     value, g_torch = _torch_gradient(net, xs, ys, loss)
-    np.testing.assert_allclose(float(jrelu.empirical_risk(net, xs, jnp.asarray(ys), loss)), value,
-                               rtol=1e-13)
-    G = np.asarray(jrelu.flatten(jrelu.generalized_gradient(net, xs, jnp.asarray(ys), loss)))
+    risk = float(jrelu.empirical_risk(net, xs, jnp.asarray(ys), loss=loss))
+    np.testing.assert_allclose(risk, value, rtol=1e-13)
+    G = np.asarray(jrelu.flatten(jrelu.generalized_gradient(net, xs, jnp.asarray(ys), loss=loss)))
     np.testing.assert_allclose(G, g_torch, rtol=1e-12, atol=1e-14)

@@ -29,7 +29,8 @@ def test_adam_fits_a_small_regression():
     xs, ys = _regression()
     net = jrelu.init(jax.random.key(0), (1, 32, 32, 1))
     before = float(empirical_risk(net, xs, ys))
-    trained, hist = train(net, (xs, ys), optax.adam(1e-2), 1500, 32, jax.random.key(1))
+    trained, hist = train(net, (xs, ys), optimizer=optax.adam(1e-2), steps=1500, batch_size=32,
+                          key=jax.random.key(1))
     after = float(empirical_risk(trained, xs, ys))
     assert isinstance(hist, TrainHistory)
     assert hist.loss.shape == (1500,) and hist.kinks.shape == (1500,)
@@ -44,18 +45,20 @@ def test_same_key_same_history_and_segments_equal_one_run():
     sched = optax.exponential_decay(1e-2, transition_steps=10, decay_rate=0.9)
     opt = optax.adam(sched)
     key = jax.random.key(3)
-    full, h_full = train(net, (xs, ys), opt, 60, 8, key)
-    again, h_again = train(net, (xs, ys), opt, 60, 8, key)
+    full, h_full = train(net, (xs, ys), optimizer=opt, steps=60, batch_size=8, key=key)
+    again, h_again = train(net, (xs, ys), optimizer=opt, steps=60, batch_size=8, key=key)
     assert _leaves_equal(full, again)
     np.testing.assert_array_equal(h_full.loss, h_again.loss)
     np.testing.assert_array_equal(h_full.kinks, h_again.kinks)
-    first, h1 = train(net, (xs, ys), opt, 30, 8, key)
-    second, h2 = train(first, (xs, ys), opt, 30, 8, key, opt_state=h1.opt_state, start_step=30)
+    first, h1 = train(net, (xs, ys), optimizer=opt, steps=30, batch_size=8, key=key)
+    second, h2 = train(first, (xs, ys), optimizer=opt, steps=30, batch_size=8, key=key,
+                       opt_state=h1.opt_state, start_step=30)
     assert _leaves_equal(second, full)
     np.testing.assert_array_equal(jnp.concatenate([h1.loss, h2.loss]), h_full.loss)
     np.testing.assert_array_equal(h2.step, np.arange(30, 60))
     assert _leaves_equal(h2.opt_state, h_full.opt_state)
-    other, h_other = train(net, (xs, ys), opt, 60, 8, jax.random.key(4))
+    other, h_other = train(net, (xs, ys), optimizer=opt, steps=60, batch_size=8,
+                           key=jax.random.key(4))
     assert not np.array_equal(h_other.loss, h_full.loss)
 
 
@@ -65,7 +68,7 @@ def test_history_is_the_minibatch_loss_before_the_update():
     net = jrelu.init(jax.random.key(5), (1, 6, 1))
     key = jax.random.key(6)
     opt = optax.sgd(0.1)
-    one, h = train(net, (xs, ys), opt, 2, 5, key, start_step=7)
+    one, h = train(net, (xs, ys), optimizer=opt, steps=2, batch_size=5, key=key, start_step=7)
     idx = jax.random.randint(jax.random.fold_in(key, 7), (5,), 0, 16)
     np.testing.assert_allclose(h.loss[0], empirical_risk(net, xs[idx], ys[idx]), rtol=1e-14)
     g = jrelu.generalized_gradient(net, xs[idx], ys[idx])
@@ -78,9 +81,11 @@ def test_kink_counts_are_exact():
     """The degenerate example has its layer-2 pre-activation exactly 0 at every data
     point and no other zero: with a zero learning rate every step hits batch_size kinks."""
     net, xs, ys = degenerate_deep_example()
-    _, h = train(net, (xs, ys), optax.sgd(0.0), 5, 4, jax.random.key(0))
+    _, h = train(net, (xs, ys), optimizer=optax.sgd(0.0), steps=5, batch_size=4,
+                 key=jax.random.key(0))
     np.testing.assert_array_equal(h.kinks, 4)
-    _, h = train(net, (xs, ys), optax.sgd(0.0), 5, 4, jax.random.key(0), count_kinks=False)
+    _, h = train(net, (xs, ys), optimizer=optax.sgd(0.0), steps=5, batch_size=4,
+                 key=jax.random.key(0), count_kinks=False)
     np.testing.assert_array_equal(h.kinks, 0)
     # a generic network: the count agrees with kink_report on the same minibatch
     rng = np.random.default_rng(0)
@@ -94,7 +99,7 @@ def test_kink_counts_are_exact():
     dyadic = jrelu.Network(layers)
     ys = jnp.zeros((12, 1))
     key = jax.random.key(9)
-    _, h = train(dyadic, (xs, ys), optax.sgd(0.0), 3, 6, key)
+    _, h = train(dyadic, (xs, ys), optimizer=optax.sgd(0.0), steps=3, batch_size=6, key=key)
     from jrelu.derivative import kink_report
     for i in range(3):
         idx = jax.random.randint(jax.random.fold_in(key, i), (6,), 0, 12)
@@ -108,21 +113,22 @@ def test_callable_data_and_cross_entropy():
         return x, (x[:, 0] * x[:, 1] > 0).astype(jnp.int32)
 
     net = jrelu.init(jax.random.key(1), (2, 16, 16, 2))
-    trained, h = train(net, data, optax.adam(1e-2), 400, 64, jax.random.key(2),
-                       loss="softmax_cross_entropy")
+    trained, h = train(net, data, optimizer=optax.adam(1e-2), steps=400, batch_size=64,
+                       key=jax.random.key(2), loss="softmax_cross_entropy")
     xs, labels = data(jax.random.key(99), 512)
     acc = float(jnp.mean(jnp.argmax(jrelu.realize(trained, xs), -1) == labels))
     assert acc > 0.9 and float(jnp.mean(h.loss[-50:])) < float(jnp.mean(h.loss[:50]))
     # fresh samples per step are reproducible as well
-    _, h2 = train(net, data, optax.adam(1e-2), 400, 64, jax.random.key(2),
-                  loss="softmax_cross_entropy")
+    _, h2 = train(net, data, optimizer=optax.adam(1e-2), steps=400, batch_size=64,
+                  key=jax.random.key(2), loss="softmax_cross_entropy")
     np.testing.assert_array_equal(h.loss, h2.loss)
 
 
 def test_float32_training():
     xs, ys = _regression(32, jnp.float32)
     net = jrelu.init(jax.random.key(0), (1, 8, 1), dtype=jnp.float32)
-    trained, h = train(net, (xs, ys), optax.adam(1e-2), 50, 8, jax.random.key(0))
+    trained, h = train(net, (xs, ys), optimizer=optax.adam(1e-2), steps=50, batch_size=8,
+                       key=jax.random.key(0))
     assert h.loss.dtype == jnp.float32 and trained.dtype == jnp.float32
 
 
@@ -142,17 +148,23 @@ def test_float32_training():
      "xs must have shape"),
     (dict(data=lambda k, b: (jnp.zeros((b + 1, 1)), jnp.zeros((b + 1, 1)))), ValueError,
      "returned xs of shape"),
-    (dict(steps=0), ValueError, "steps must be an integer ≥ 1"),
-    (dict(batch_size=0), ValueError, "batch_size must be an integer ≥ 1"),
-    (dict(batch_size=2.5), ValueError, "batch_size must be an integer"),
+    (dict(steps=0), ValueError, "steps must be an integer >= 1"),
+    (dict(batch_size=0), ValueError, "batch_size must be an integer >= 1"),
+    (dict(batch_size=2.5), TypeError, "batch_size must be an integer"),
     (dict(start_step=-1), ValueError, "start_step"),
     (dict(optimizer="adam"), TypeError, "optax.GradientTransformation"),
     (dict(loss="hinge"), ValueError, "unknown loss"),
+    (dict(steps=True), TypeError, "steps must be an integer, got bool"),
+    (dict(key=0), TypeError, "key must be a JAX PRNG key"),
+    (dict(activation=jax.nn.relu), TypeError, "activation must be a jrelu.Activation"),
+    (dict(net=[(np.ones((4, 1)), np.zeros(4))]), TypeError, "net must be a jrelu.Network"),
 ])
 def test_train_errors(kwargs, error, match):
-    net = jrelu.init(jax.random.key(0), (1, 4, 1))
-    args = dict(data=(np.zeros((5, 1)), np.zeros((5, 1))), optimizer=optax.sgd(0.1), steps=3,
-                batch_size=2, start_step=0, loss="mse") | kwargs
+    args = dict(net=jrelu.init(jax.random.key(0), (1, 4, 1)),
+                data=(np.zeros((5, 1)), np.zeros((5, 1))), optimizer=optax.sgd(0.1), steps=3,
+                batch_size=2, key=jax.random.key(0), start_step=0, loss="mse",
+                activation=jrelu.ReLU()) | kwargs
     with pytest.raises(error, match=match):
-        train(net, args["data"], args["optimizer"], args["steps"], args["batch_size"],
-              jax.random.key(0), loss=args["loss"], start_step=args["start_step"])
+        train(args["net"], args["data"], optimizer=args["optimizer"], steps=args["steps"],
+              batch_size=args["batch_size"], key=args["key"], loss=args["loss"],
+              start_step=args["start_step"], activation=args["activation"])

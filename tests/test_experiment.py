@@ -1,0 +1,128 @@
+"""The experiment runner's parts (jrelu.experiment), each on its own: fast, no full run."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jrelu
+from jrelu import config as jconfig
+from jrelu import experiment
+
+_RAW = {
+    "problem": {"name": "heat_square", "dimension": 3, "T": 0.5, "box": [-1.0, 1.0]},
+    "network": {"hidden": [8]},
+    "training": {"steps": 100, "batch_size": 16},
+}
+
+
+def _cfg(**sections):
+    raw = {k: dict(v) for k, v in _RAW.items()}
+    for name, values in sections.items():
+        if isinstance(values, dict):
+            raw.setdefault(name, {}).update(values)
+        else:
+            raw[name] = values
+    return jconfig.parse_config(raw, "t.toml")
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "exponential", "piecewise"])
+def test_make_optimizer_schedules(schedule):
+    cfg = _cfg(optimizer={"schedule": schedule, "learning_rate": 0.1, "warmup_steps": 10,
+                          "milestones": [0.5, 0.75], "decay_factor": 0.5,
+                          "final_learning_rate": 0.001})
+    opt, sched = experiment.make_optimizer(cfg)
+    assert isinstance(opt, optax.GradientTransformation)
+    assert float(sched(0)) == 0.0 and float(sched(10)) == pytest.approx(0.1)  # warm-up
+    if schedule == "constant":
+        assert float(sched(99)) == pytest.approx(0.1)
+    elif schedule == "piecewise":
+        assert float(sched(60)) == pytest.approx(0.05) and float(sched(80)) == pytest.approx(0.025)
+    else:
+        assert float(sched(100)) == pytest.approx(0.001)
+
+
+def test_make_optimizer_variants():
+    for name in ("adam", "adamw", "sgd"):
+        opt, _ = experiment.make_optimizer(_cfg(optimizer={"name": name, "clip_norm": 1.0}))
+        net = jrelu.init(jax.random.key(0), (3, 4, 1))
+        state = opt.init(net)
+        grads = jax.tree_util.tree_map(jnp.ones_like, net)
+        updates, _ = opt.update(grads, state, net)
+        assert jax.tree_util.tree_structure(updates) == jax.tree_util.tree_structure(net)
+
+
+def test_fingerprint_depends_on_what_determines_the_network():
+    a = experiment.fingerprint(_cfg())
+    assert a == experiment.fingerprint(_cfg())
+    assert a == experiment.fingerprint(_cfg(training={"log_every": 7}))  # logging only
+    assert a == experiment.fingerprint(_cfg(sweep={"points": 7}))  # measuring only
+    assert a != experiment.fingerprint(_cfg(seed=1))
+    assert a != experiment.fingerprint(_cfg(network={"hidden": [9]}))
+    assert a != experiment.fingerprint(_cfg(training={"checkpoint_every": 10}))
+
+
+def test_segments_stop_at_checkpoints_and_log_lines():
+    stops, step = [], 0
+    while step < 25:
+        step = experiment._next_stop(step, 25, 10, 4)
+        stops.append(step)
+    assert stops == [4, 8, 10, 12, 16, 20, 24, 25]
+
+
+def test_loss_curve_windows():
+    c = experiment.loss_curve(np.arange(1.0, 11.0), points=3)
+    assert c == {"window": 4, "step": [4, 8], "loss": [2.5, 6.5]}
+    assert experiment.loss_curve(np.zeros(0)) == {"window": 1, "step": [], "loss": []}
+
+
+def test_sweep_sampler_of_each_kind():
+    s = experiment.sweep_sampler(_cfg(), jconfig.build_problem(_cfg()))
+    assert isinstance(s, jrelu.samplers.RadialShells) and s.dim == 3
+    assert (s.r_min, s.r_max, s.num_shells) == (0.01, 100.0, 16)
+    cases = {"uniform_box": jrelu.samplers.UniformBox, "halton": jrelu.samplers.Halton,
+             "grid": jrelu.samplers.TensorGrid, "gaussian": jrelu.samplers.Gaussian}
+    for name, cls in cases.items():
+        cfg = _cfg(sweep={"sampler": name})
+        s = experiment.sweep_sampler(cfg, cfg.problem.build())
+        assert type(s) is cls
+        if name != "gaussian":
+            assert np.all(np.asarray(s.low) == -1.0) and np.all(np.asarray(s.high) == 1.0)
+
+
+def test_square_bound_and_describe_problem():
+    cfg = _cfg(solver="constructive")
+    problem = cfg.problem.build()
+    # |box| + 4·sqrt(2T) = 1 + 4 = 5 -> 8
+    assert experiment.square_bound(cfg, problem) == 8.0
+    assert experiment.square_bound(_cfg(solver="constructive", constructive={"bound": 3.0}),
+                                   problem) == 3.0
+    d = experiment.describe_problem(problem)
+    assert d == {"name": "heat_square", "description": "heat_square, d = 3, T = 0.5, "
+                 "ξ ~ U([-1, 1]^3)", "dim": 3, "T": 0.5, "box": (-1.0, 1.0)}
+
+
+def test_mc_average_is_the_averaging_network():
+    problem = jrelu.pde.HeatSquare(dim=3, T=0.5)
+    phi = jrelu.init(jax.random.key(0), (3, 6, 1), dtype=jnp.float64)
+    s, c = jrelu.pde.path_maps(problem, 4, key=jax.random.key(1), dtype=jnp.float64)
+    x = problem.sample_box(jax.random.key(2), 16, dtype=jnp.float64)
+    v, g = experiment.mc_average(phi, s, c, x)
+    net = jrelu.pde.averaging_network(phi, s, c)
+    np.testing.assert_allclose(v, jrelu.realize(net, x)[:, 0], rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(g, jrelu.derivative(net, x)[:, 0, :], rtol=1e-13, atol=1e-14)
+
+
+def test_run_error_is_raised_for_a_diverged_or_foreign_checkpoint(tmp_path):
+    cfg = _cfg(training={"steps": 4, "checkpoint_every": 2})
+    problem = cfg.problem.build()
+    key = jax.random.key(0)
+    net, losses, info = experiment.train_learning(cfg, problem, key, tmp_path, verbose=False)
+    assert info["steps"] == 4 and len(losses) == 4 and info["resumed_from_step"] == 0
+    other = _cfg(seed=3, training={"steps": 4, "checkpoint_every": 2})
+    with pytest.raises(experiment.RunError, match="different config"):
+        experiment.train_learning(other, problem, key, tmp_path, verbose=False)
+    bad = _cfg(training={"steps": 2}, optimizer={"learning_rate": 1e30, "schedule": "constant"})
+    with pytest.raises(experiment.RunError, match="diverged"):
+        experiment.train_learning(bad, problem, key, tmp_path / "b", verbose=False)

@@ -1,0 +1,270 @@
+"""jrelu.io: networks and checkpoints as npz (exact round trips, the 0.1 file format, checks)."""
+
+import dataclasses
+import json
+import os
+import time
+import zipfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jrelu
+from jrelu.io import (
+    Checkpoint,
+    atomic_write,
+    load_checkpoint,
+    load_network,
+    load_network_metadata,
+    save_checkpoint,
+    save_network,
+)
+
+
+def _assert_same_network(a, b):
+    assert a.widths == b.widths and a.dtype == b.dtype
+    for (A, c), (A2, c2) in zip(a.layers, b.layers):
+        assert A.dtype == A2.dtype and c.dtype == c2.dtype
+        np.testing.assert_array_equal(A, A2)
+        np.testing.assert_array_equal(c, c2)
+
+
+# -- networks ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_save_load_network_roundtrip_is_exact(tmp_path, dtype):
+    net = jrelu.init(jax.random.key(0), (3, 5, 4, 1), dtype=dtype)
+    save_network(tmp_path / "n.npz", net, metadata={"note": "x"})
+    back = load_network(tmp_path / "n.npz")
+    _assert_same_network(back, net)
+    assert load_network_metadata(tmp_path / "n.npz") == {"note": "x"}
+    with np.load(tmp_path / "n.npz", allow_pickle=False) as f:  # plain arrays, no pickle
+        assert set(f.files) == {"A_1", "b_1", "A_2", "b_2", "A_3", "b_3", "meta"}
+
+
+def test_network_metadata_defaults_to_empty_and_accepts_str_paths(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 1))
+    save_network(str(tmp_path / "n.npz"), net)
+    assert load_network_metadata(str(tmp_path / "n.npz")) == {}
+    _assert_same_network(load_network(str(tmp_path / "n.npz")), net)
+
+
+def _freeze_clock(monkeypatch):
+    """np.savez stamps each zip entry with the current time; fix it to compare bytes."""
+    monkeypatch.setattr(time, "time", lambda: 1.7e9)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_network_file_is_the_0_1_format_byte_for_byte(tmp_path, monkeypatch, dtype):
+    # The 0.1 writer: np.savez of A_k, b_k and the JSON meta, in this order and wording.
+    _freeze_clock(monkeypatch)
+    net = jrelu.init(jax.random.key(1), (2, 3, 1), dtype=dtype)
+    meta = {"format": "jrelu.network", "version": 1, "widths": [2, 3, 1],
+            "dtype": str(jnp.dtype(dtype)), "metadata": {"a": [1, 2.5]}}
+    arrays = {"A_1": np.asarray(net.layers[0][0]), "b_1": np.asarray(net.layers[0][1]),
+              "A_2": np.asarray(net.layers[1][0]), "b_2": np.asarray(net.layers[1][1]),
+              "meta": np.array(json.dumps(meta))}
+    with open(tmp_path / "ref.npz", "wb") as f:
+        np.savez(f, **arrays)
+    save_network(tmp_path / "n.npz", net, metadata={"a": [1, 2.5]})
+    assert (tmp_path / "n.npz").read_bytes() == (tmp_path / "ref.npz").read_bytes()
+
+
+def test_load_network_rejects_other_files(tmp_path):
+    np.savez(tmp_path / "x.npz", a=np.zeros(2))
+    with pytest.raises(ValueError, match="not a jrelu.network file"):
+        load_network(tmp_path / "x.npz")
+    with pytest.raises(ValueError, match="not a jrelu.network file"):
+        load_network_metadata(tmp_path / "x.npz")
+    save_checkpoint(tmp_path / "c.npz", jrelu.init(jax.random.key(0), (2, 1)), opt_state=None,
+                    step=0, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="expected a jrelu.network file"):
+        load_network(tmp_path / "c.npz")
+    save_network(tmp_path / "n.npz", jrelu.init(jax.random.key(0), (2, 1)))
+    with pytest.raises(ValueError, match="expected a jrelu.checkpoint file"):
+        load_checkpoint(tmp_path / "n.npz")
+
+
+def test_load_network_rejects_newer_versions_and_inconsistent_files(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 3, 1))
+    meta = {"format": "jrelu.network", "version": 99, "widths": [2, 3, 1], "dtype": "float64",
+            "metadata": {}}
+    arrays = {f"{n}_{k}": np.asarray(a) for k, (A, b) in enumerate(net.layers, start=1)
+              for n, a in (("A", A), ("b", b))}
+    np.savez(tmp_path / "new.npz", **arrays, meta=np.array(json.dumps(meta)))
+    with pytest.raises(ValueError, match="newer than this jrelu"):
+        load_network(tmp_path / "new.npz")
+    meta["version"], meta["widths"] = 1, [2, 4, 1]
+    np.savez(tmp_path / "bad.npz", **arrays, meta=np.array(json.dumps(meta)))
+    with pytest.raises(ValueError, match=r"stored widths \[2, 4, 1\] do not match"):
+        load_network(tmp_path / "bad.npz")
+    del arrays["b_2"]
+    np.savez(tmp_path / "torn.npz", **arrays, meta=np.array(json.dumps(meta)))
+    with pytest.raises(ValueError, match="has A_2 but no b_2"):
+        load_network(tmp_path / "torn.npz")
+
+
+def test_save_network_checks_its_arguments(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 1))
+    with pytest.raises(TypeError, match="^net must be a jrelu.Network"):
+        save_network(tmp_path / "n.npz", [(np.ones((1, 2)), np.zeros(1))])
+    with pytest.raises(TypeError, match="^metadata must be a dict"):
+        save_network(tmp_path / "n.npz", net, metadata=["a"])
+    with pytest.raises(TypeError, match="^metadata must be JSON-serializable"):
+        save_network(tmp_path / "n.npz", net, metadata={"a": np.zeros(2)})
+    with pytest.raises(TypeError, match="^path must be a str or os.PathLike"):
+        save_network(3, net)
+    with pytest.raises(TypeError, match="^path must be a str or os.PathLike"):
+        load_network(None)
+    with pytest.raises(TypeError):  # options are keyword-only
+        save_network(tmp_path / "n.npz", net, {"a": 1})
+    assert not (tmp_path / "n.npz").exists()
+
+
+# -- checkpoints -------------------------------------------------------------------------------
+
+
+def test_checkpoint_roundtrip_with_adam_state_and_typed_key(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 8, 1), dtype=jnp.float64)
+    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(optax.cosine_decay_schedule(
+        1e-3, 100)))
+    state = opt.init(net)
+    grads = jax.tree_util.tree_map(jnp.ones_like, net)
+    _, state = opt.update(grads, state, net)
+    key = jax.random.fold_in(jax.random.key(7), 3)
+    save_checkpoint(tmp_path / "c.npz", net, opt_state=state, step=17, key=key,
+                    extra={"loss": np.arange(3.0)}, metadata={"fingerprint": "abc"})
+    ck = load_checkpoint(tmp_path / "c.npz", opt_state_template=opt.init(net))
+    assert isinstance(ck, Checkpoint)
+    assert ck.step == 17 and ck.metadata == {"fingerprint": "abc"}
+    _assert_same_network(ck.net, net)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, ck.opt_state, state)
+    assert jax.tree_util.tree_structure(ck.opt_state) == jax.tree_util.tree_structure(state)
+    np.testing.assert_array_equal(jax.random.key_data(ck.key), jax.random.key_data(key))
+    np.testing.assert_array_equal(ck.extra["loss"], np.arange(3.0))
+    with pytest.raises(ValueError, match="optimizer state has"):
+        load_checkpoint(tmp_path / "c.npz", opt_state_template=optax.sgd(0.1).init(net))
+
+
+def test_checkpoint_with_raw_key_and_no_optimizer_state(tmp_path):
+    net = jrelu.init(jax.random.key(0), (3, 2), dtype=jnp.float32)
+    raw = jax.random.PRNGKey(5)
+    save_checkpoint(tmp_path / "c.npz", net, opt_state=None, step=np.int64(0), key=raw)
+    ck = load_checkpoint(tmp_path / "c.npz")
+    assert ck.step == 0 and ck.opt_state is None and ck.extra == {} and ck.metadata == {}
+    assert ck.key.dtype == jnp.uint32
+    np.testing.assert_array_equal(ck.key, raw)
+    _assert_same_network(ck.net, net)
+
+
+def test_checkpoint_template_with_other_shapes_is_refused(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 3, 1))
+    opt = optax.adam(1e-3)
+    save_checkpoint(tmp_path / "c.npz", net, opt_state=opt.init(net), step=1,
+                    key=jax.random.key(0))
+    other = jrelu.init(jax.random.key(0), (2, 4, 1))
+    with pytest.raises(ValueError, match="optimizer state array 1 has shape"):
+        load_checkpoint(tmp_path / "c.npz", opt_state_template=opt.init(other))
+    with pytest.raises(TypeError):  # the template is keyword-only
+        load_checkpoint(tmp_path / "c.npz", opt.init(net))
+
+
+def test_checkpoint_is_frozen_and_to_dict_is_json(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 3, 1), dtype=jnp.float64)
+    opt = optax.sgd(0.1, momentum=0.9)
+    save_checkpoint(tmp_path / "c.npz", net, opt_state=opt.init(net), step=4,
+                    key=jax.random.key(2), extra={"loss": np.array([0.25, 0.125])},
+                    metadata={"k": [1, "v"]})
+    ck = load_checkpoint(tmp_path / "c.npz", opt_state_template=opt.init(net))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ck.step = 5
+    d = json.loads(json.dumps(ck.to_dict()))
+    assert d["step"] == 4 and d["metadata"] == {"k": [1, "v"]}
+    assert d["net"]["widths"] == [2, 3, 1] and d["net"]["dtype"] == "float64"
+    np.testing.assert_array_equal(np.array(d["net"]["layers"][0]["A"]), net.layers[0][0])
+    assert d["extra"] == {"loss": [0.25, 0.125]}
+    assert len(d["opt_state"]) == len(jax.tree_util.tree_leaves(opt.init(net)))
+    assert d["key"]["impl"] and d["key"]["data"] == jax.random.key_data(ck.key).tolist()
+
+
+def test_checkpoint_file_is_the_0_1_format_byte_for_byte(tmp_path, monkeypatch):
+    _freeze_clock(monkeypatch)
+    net = jrelu.init(jax.random.key(1), (2, 3, 1), dtype=jnp.float64)
+    opt = optax.adam(1e-3)
+    state = opt.init(net)
+    key = jax.random.key(3)
+    leaves = jax.tree_util.tree_leaves(state)
+    arrays = {"net/A_1": np.asarray(net.layers[0][0]), "net/b_1": np.asarray(net.layers[0][1]),
+              "net/A_2": np.asarray(net.layers[1][0]), "net/b_2": np.asarray(net.layers[1][1]),
+              "key_data": np.asarray(jax.random.key_data(key)),
+              "key_impl": np.array(str(jax.random.key_impl(key)))}
+    arrays.update({f"opt/{i}": np.asarray(x) for i, x in enumerate(leaves)})
+    arrays["extra/loss"] = np.arange(3.0)
+    arrays["meta"] = np.array(json.dumps(
+        {"format": "jrelu.checkpoint", "version": 1, "step": 17, "opt_leaves": len(leaves),
+         "metadata": {"fingerprint": "abc"}}))
+    with open(tmp_path / "ref.npz", "wb") as f:
+        np.savez(f, **arrays)
+    save_checkpoint(tmp_path / "c.npz", net, opt_state=state, step=17, key=key,
+                    extra={"loss": np.arange(3.0)}, metadata={"fingerprint": "abc"})
+    assert (tmp_path / "c.npz").read_bytes() == (tmp_path / "ref.npz").read_bytes()
+
+
+def test_save_checkpoint_checks_its_arguments(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 1))
+    ok = {"opt_state": None, "step": 0, "key": jax.random.key(0)}
+    path = tmp_path / "c.npz"
+    with pytest.raises(ValueError, match="^step must be an integer >= 0"):
+        save_checkpoint(path, net, **{**ok, "step": -1})
+    with pytest.raises(TypeError, match="^step must be an integer"):
+        save_checkpoint(path, net, **{**ok, "step": True})
+    with pytest.raises(TypeError, match="^key must be a JAX PRNG key"):
+        save_checkpoint(path, net, **{**ok, "key": 0})
+    with pytest.raises(TypeError, match="^net must be a jrelu.Network"):
+        save_checkpoint(path, "net", **ok)
+    with pytest.raises(TypeError, match="^extra must have string names"):
+        save_checkpoint(path, net, **ok, extra={1: np.zeros(2)})
+    with pytest.raises(TypeError, match="^extra must be a dict"):
+        save_checkpoint(path, net, **ok, extra=[np.zeros(2)])
+    with pytest.raises(TypeError, match="^metadata must be JSON-serializable"):
+        save_checkpoint(path, net, **ok, metadata={"f": object()})
+    with pytest.raises(TypeError):  # options are keyword-only
+        save_checkpoint(path, net, None, 0, jax.random.key(0))
+    assert not path.exists()
+
+
+# -- atomic_write ------------------------------------------------------------------------------
+
+
+def test_atomic_write_creates_folders_and_writes_text_and_bytes(tmp_path):
+    p = tmp_path / "a" / "b" / "f.txt"
+    atomic_write(p, lambda f: f.write("é\n"), mode="w")
+    assert p.read_text(encoding="utf-8") == "é\n"
+    assert (os.stat(p).st_mode & 0o777) == 0o644
+    atomic_write(p, lambda f: f.write(b"\x00\x01"))
+    assert p.read_bytes() == b"\x00\x01"
+    with pytest.raises(ValueError, match="^mode must be 'wb' or 'w'"):
+        atomic_write(p, lambda f: None, mode="a")
+    with pytest.raises(TypeError, match="^write must be callable"):
+        atomic_write(p, "text")
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    p = tmp_path / "f.npz"
+    net = jrelu.init(jax.random.key(0), (2, 1))
+    save_network(p, net)
+    before = p.read_bytes()
+
+    def broken(f):
+        f.write(b"partial")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        atomic_write(p, broken)
+    assert p.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["f.npz"]  # no temporary file left behind
+    assert zipfile.is_zipfile(p)
