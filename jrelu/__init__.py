@@ -34,6 +34,7 @@ from .derivative import (
     directional_derivative,
     kink_report,
     lexicographic_jacobian,
+    lexicographic_pattern,
     limiting_jacobians,
     value_and_derivative,
 )
@@ -95,7 +96,8 @@ __all__ = [
     "Activation", "ReLU", "LeakyReLU", "Abs", "HardTanh", "Softplus", "Tanh", "Smoothing",
     # the network derivative and Clarke-correct derivatives
     "derivative", "value_and_derivative", "directional_derivative", "lexicographic_jacobian",
-    "limiting_jacobians", "LimitingJacobians", "kink_report", "KinkReport",
+    "lexicographic_pattern", "limiting_jacobians", "LimitingJacobians", "kink_report",
+    "KinkReport",
     # generalized gradients of training costs
     "empirical_risk", "generalized_gradient", "smoothed_gradient", "convergence_study",
     "ConvergenceStudy", "limiting_subgradient_certificate", "SubgradientCertificate",

@@ -106,6 +106,10 @@ class Activation:
     #: transcendental functions; subclasses state their own.
     value_ulps: ClassVar[int] = 64
 
+    #: How many units in the last place the floating-point evaluation of :meth:`deriv` may
+    #: be off, for smooth activations; ``None`` means the conservative ``4 * value_ulps``.
+    deriv_ulps: ClassVar[int | None] = None
+
     def value(self, z: ArrayLike) -> jax.Array:
         r""":math:`\varrho(z)`, componentwise, without any derivative rule attached.
 
@@ -599,6 +603,7 @@ class Softplus(Activation):
     """
 
     value_ulps: ClassVar[int] = 64
+    deriv_ulps: ClassVar[int] = 128  # sigmoid: 2 * 64
 
     @property
     def lipschitz(self) -> float:
@@ -639,6 +644,7 @@ class Tanh(Activation):
     """
 
     value_ulps: ClassVar[int] = 64
+    deriv_ulps: ClassVar[int] = 256  # 1 - tanh^2: 4 * 64
 
     @property
     def lipschitz(self) -> float:

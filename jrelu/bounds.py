@@ -272,7 +272,7 @@ def _interval_activation(act) -> Activation:
                          f"is not piecewise linear (slopes is None) and does not provide "
                          f"{', '.join(missing)}; set slopes, or override image, deriv_image "
                          f"and lipschitz")
-    d = getattr(act, "deriv_ulps", None)
+    d = act.deriv_ulps
     if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 0):
         raise ValueError(f"activation {name}.deriv_ulps must be an integer >= 0, got {d!r}")
     return act
@@ -378,8 +378,7 @@ def _deriv_interval(act: Activation, l, u, fp: _Fp):
     r"""Enclosure of :math:`\{D\varrho(z): z\in[l,u]\}`, kink values included, rounding too."""
     lo, hi = act.deriv_image(l, u)
     if act.slopes is None:
-        K = getattr(act, "deriv_ulps", None)
-        K = 4 * act.value_ulps if K is None else K
+        K = 4 * act.value_ulps if act.deriv_ulps is None else act.deriv_ulps
         e = K * fp.u * act.lipschitz
         return _clip(lo - e, hi + e, _ranges(act, fp)[1])
     # piecewise linear: deriv_image rounds each slope / kink value v to nearest; move every

@@ -17,10 +17,10 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from .activations import Activation, relu
-from .derivative import LimitingJacobians, limiting_jacobians
+from .derivative import HullDistance, LimitingJacobians, hull_distance, limiting_jacobians
 from .network import Network
 
-__all__ = ["assert_in_clarke_hull"]
+__all__ = ["assert_in_clarke_hull", "hull_distance", "HullDistance"]
 
 
 def assert_in_clarke_hull(net: Network, x: ArrayLike, J: ArrayLike, *,
