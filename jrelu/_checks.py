@@ -281,3 +281,41 @@ def data_set(net, xs, ys, *, targets: str = "values", weights=None, where: str =
             raise ValueError(f"{pre}weights must be nonnegative (they are the masses of a "
                              f"finite measure); weights[{i}] = {float(weights[i])}")
     return xs, ys, weights
+
+
+def real_array(name: str, x) -> jax.Array:
+    """``x`` as a JAX array of a real dtype (integer or floating, dtype kept), else TypeError.
+
+    Unlike :func:`array` it does not convert integers (the caller picks the float dtype).
+    TypeError for a string, None, a dict, an object array, a bool or a complex array; the
+    message names ``name``. Works on tracers.
+    """
+    if isinstance(x, (str, bytes, dict)) or x is None:
+        raise TypeError(f"{name} must be a real array, got {type_name(x)}: {x!r:.80}")
+    try:
+        arr = jnp.asarray(x)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise TypeError(f"{name} must be an array of real numbers, got {type_name(x)}: "
+                        f"{x!r:.80} ({e})") from None
+    if arr.dtype == jnp.bool_ or not (jnp.issubdtype(arr.dtype, jnp.floating)
+                                      or jnp.issubdtype(arr.dtype, jnp.integer)):
+        raise TypeError(f"{name} must be a real array, got dtype {arr.dtype}")
+    return arr
+
+
+# -- sizes (appended for issue 12) -------------------------------------------------------
+
+MAX_SIZE = 2**31 - 1
+
+
+def size(name: str, value, *, min: int = 1) -> int:
+    """An integer count, length or dimension in ``[min, 2**31 - 1]`` (a larger one cannot
+    index an array): TypeError for a non-integer or a bool, ValueError out of range."""
+    return integer(name, value, min=min, max=MAX_SIZE)
+
+
+def boolean(name: str, value) -> bool:
+    """``value`` if it is a ``bool`` (or a NumPy bool), else TypeError (``1``, ``"yes"``...)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type_name(value)}: {value!r:.80}")
+    return bool(value)

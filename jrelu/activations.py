@@ -60,9 +60,10 @@ __all__ = [
     "Smoothing",
 ]
 
-def _as_float(z) -> jax.Array:
-    """``z`` as a JAX array of a floating dtype (integers promoted to the default float)."""
-    z = jnp.asarray(z)
+def _as_float(z, name: str = "z") -> jax.Array:
+    """``z`` as a JAX array of a floating dtype (integers promoted to the default float);
+    TypeError naming ``name`` for a string, None, a bool or complex array."""
+    z = _checks.real_array(name, z)
     if not jnp.issubdtype(z.dtype, jnp.inexact):
         z = z.astype(jnp.result_type(float))
     return z
@@ -119,6 +120,9 @@ class Activation:
         Returns:
           :math:`\varrho(z)`, same shape and dtype as ``z``.
 
+        Raises:
+          TypeError: if ``z`` is not a real array (e.g. a string, a bool array).
+
         Example:
             >>> jrelu.Abs().value(jnp.array([-2.0, 3.0])).tolist()
             [2.0, 3.0]
@@ -132,15 +136,27 @@ class Activation:
             D\varrho(z)=\varrho'(z)\ \text{where }\varrho\text{ is differentiable},\qquad
             D\varrho(k)=\texttt{deriv\_at\_kink}\ \text{at a kink } k.
 
+        A NaN pre-activation has no slope: :math:`D\varrho(\mathrm{NaN})=\mathrm{NaN}` for
+        every built-in activation (so a NaN input makes :func:`jrelu.derivative` NaN, never
+        a finite matrix), and :math:`D\varrho(\pm\infty)` is the limit of
+        :math:`D\varrho(z)` as :math:`z\to\pm\infty` (the slope of the unbounded piece).
+        Subclasses must keep both rules, here and in :meth:`left_deriv` and
+        :meth:`right_deriv`.
+
         Args:
           z: pre-activations, any shape.
 
         Returns:
-          :math:`D\varrho(z)`, same shape and dtype as ``z``.
+          :math:`D\varrho(z)`, same shape and dtype as ``z``; NaN where ``z`` is NaN.
+
+        Raises:
+          TypeError: if ``z`` is not a real array (e.g. a string, a bool array).
 
         Example:
             >>> jrelu.ReLU(deriv_at_kink=0.5).deriv(jnp.array([-1.0, 0.0, 1.0])).tolist()
             [0.0, 0.5, 1.0]
+            >>> jrelu.ReLU().deriv(jnp.array([jnp.nan, jnp.inf, -jnp.inf])).tolist()
+            [nan, 1.0, 0.0]
         """
         raise NotImplementedError
 
@@ -154,7 +170,10 @@ class Activation:
           z: pre-activations, any shape.
 
         Returns:
-          :math:`\varrho'_-(z)`, same shape and dtype as ``z``.
+          :math:`\varrho'_-(z)`, same shape and dtype as ``z``; NaN where ``z`` is NaN.
+
+        Raises:
+          TypeError: if ``z`` is not a real array (e.g. a string, a bool array).
 
         Example:
             >>> jrelu.Abs().left_deriv(jnp.array([0.0])).tolist()
@@ -172,7 +191,10 @@ class Activation:
           z: pre-activations, any shape.
 
         Returns:
-          :math:`\varrho'_+(z)`, same shape and dtype as ``z``.
+          :math:`\varrho'_+(z)`, same shape and dtype as ``z``; NaN where ``z`` is NaN.
+
+        Raises:
+          TypeError: if ``z`` is not a real array (e.g. a string, a bool array).
 
         Example:
             >>> jrelu.Abs().right_deriv(jnp.array([0.0])).tolist()
@@ -196,6 +218,10 @@ class Activation:
         Returns:
           a boolean array of the shape of ``z``.
 
+        Raises:
+          TypeError: if ``z`` is not a real array or ``tol`` not a real number.
+          ValueError: if ``tol`` is negative or not finite.
+
         Example:
             >>> z = jnp.array([-1.0, 0.0, 1e-9])
             >>> jrelu.ReLU().kink_mask(z).tolist()
@@ -203,7 +229,9 @@ class Activation:
             >>> jrelu.ReLU().kink_mask(z, tol=1e-6).tolist()
             [False, True, True]
         """
-        z = jnp.asarray(z)
+        z = _as_float(z)
+        if _checks.is_concrete(tol):
+            _checks.nonnegative("tol", tol)
         mask = jnp.zeros(z.shape, bool)
         for k in self.kinks:
             mask = mask | (jnp.abs(z - k) <= tol)
@@ -286,7 +314,7 @@ class Activation:
         if self.slopes is None:
             raise NotImplementedError(f"{type(self).__name__} has no interval image "
                                       "(override Activation.image)")
-        lo, hi = _as_float(lo), _as_float(hi)
+        lo, hi = _as_float(lo, "lo"), _as_float(hi, "hi")
         vl, vu = self.value(lo), self.value(hi)
         out_lo, out_hi = jnp.minimum(vl, vu), jnp.maximum(vl, vu)
         for k in self.kinks:
@@ -329,7 +357,7 @@ class Activation:
         if slopes is None:
             raise NotImplementedError(f"{type(self).__name__} has no derivative image "
                                       "(override Activation.deriv_image)")
-        lo, hi = _as_float(lo), _as_float(hi)
+        lo, hi = _as_float(lo, "lo"), _as_float(hi, "hi")
         lo, hi = jnp.broadcast_arrays(lo, hi)
         ends = [-math.inf, *self.kinks, math.inf]
         out_lo = jnp.full(lo.shape, jnp.inf, lo.dtype)
@@ -365,8 +393,15 @@ def _apply_jvp(act: Activation, primals, tangents):
 
 
 def _piecewise(z, at: float, below, above, at_value):
-    """``below`` for z < at, ``above`` for z > at, ``at_value`` for z == at."""
-    return jnp.where(z > at, above, jnp.where(z < at, below, at_value)).astype(z.dtype)
+    """``below`` for z < at, ``above`` for z > at, ``at_value`` for z == at, NaN for NaN."""
+    return jnp.where(z > at, above, jnp.where(z < at, below, jnp.where(z == at, at_value,
+                                                                       jnp.nan))
+                     ).astype(z.dtype)
+
+
+def _nan_at_nan(z, d):
+    """``d`` with NaN where ``z`` is NaN (a NaN pre-activation has no slope)."""
+    return jnp.where(jnp.isnan(z), jnp.nan, d).astype(z.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -409,16 +444,20 @@ class ReLU(Activation):
         return (0.0, 1.0)
 
     def value(self, z):
+        z = _as_float(z)
         return jnp.maximum(z, jnp.zeros_like(z))
 
     def deriv(self, z):
+        z = _as_float(z)
         return _piecewise(z, 0.0, 0.0, 1.0, self.deriv_at_kink)
 
     def left_deriv(self, z):
-        return (z > 0).astype(z.dtype)
+        z = _as_float(z)
+        return _piecewise(z, 0.0, 0.0, 1.0, 0.0)
 
     def right_deriv(self, z):
-        return (z >= 0).astype(z.dtype)
+        z = _as_float(z)
+        return _piecewise(z, 0.0, 0.0, 1.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -466,16 +505,20 @@ class LeakyReLU(Activation):
         return (self.negative_slope, 1.0)
 
     def value(self, z):
+        z = _as_float(z)
         return jnp.where(z >= 0, z, self.negative_slope * z)
 
     def deriv(self, z):
+        z = _as_float(z)
         return _piecewise(z, 0.0, self.negative_slope, 1.0, self.deriv_at_kink)
 
     def left_deriv(self, z):
-        return jnp.where(z > 0, 1.0, self.negative_slope).astype(z.dtype)
+        z = _as_float(z)
+        return _piecewise(z, 0.0, self.negative_slope, 1.0, self.negative_slope)
 
     def right_deriv(self, z):
-        return jnp.where(z >= 0, 1.0, self.negative_slope).astype(z.dtype)
+        z = _as_float(z)
+        return _piecewise(z, 0.0, self.negative_slope, 1.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -517,16 +560,20 @@ class Abs(Activation):
         return (-1.0, 1.0)
 
     def value(self, z):
+        z = _as_float(z)
         return jnp.where(z >= 0, z, -z)
 
     def deriv(self, z):
+        z = _as_float(z)
         return _piecewise(z, 0.0, -1.0, 1.0, self.deriv_at_kink)
 
     def left_deriv(self, z):
-        return jnp.where(z > 0, 1.0, -1.0).astype(z.dtype)
+        z = _as_float(z)
+        return _piecewise(z, 0.0, -1.0, 1.0, -1.0)
 
     def right_deriv(self, z):
-        return jnp.where(z >= 0, 1.0, -1.0).astype(z.dtype)
+        z = _as_float(z)
+        return _piecewise(z, 0.0, -1.0, 1.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -568,19 +615,25 @@ class HardTanh(Activation):
         return (0.0, 1.0, 0.0)
 
     def value(self, z):
+        z = _as_float(z)
         return jnp.where(z > 1, jnp.ones_like(z), jnp.where(z < -1, -jnp.ones_like(z), z))
 
     def deriv(self, z):
+        z = _as_float(z)
         inside = (z > -1) & (z < 1)
         at_kink = (z == -1) | (z == 1)
-        return jnp.where(inside, 1.0, jnp.where(at_kink, self.deriv_at_kink, 0.0)
+        outside = (z < -1) | (z > 1)
+        return jnp.where(inside, 1.0, jnp.where(at_kink, self.deriv_at_kink,
+                                                jnp.where(outside, 0.0, jnp.nan))
                          ).astype(z.dtype)
 
     def left_deriv(self, z):
-        return ((z > -1) & (z <= 1)).astype(z.dtype)
+        z = _as_float(z)
+        return _nan_at_nan(z, (z > -1) & (z <= 1))
 
     def right_deriv(self, z):
-        return ((z >= -1) & (z < 1)).astype(z.dtype)
+        z = _as_float(z)
+        return _nan_at_nan(z, (z >= -1) & (z < 1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -610,17 +663,19 @@ class Softplus(Activation):
         return 1.0
 
     def value(self, z):
+        z = _as_float(z)
         return jnp.logaddexp(z, jnp.zeros_like(z))
 
     def deriv(self, z):
+        z = _as_float(z)
         return jax.nn.sigmoid(z)
 
     def image(self, lo, hi):
-        lo, hi = _as_float(lo), _as_float(hi)
+        lo, hi = _as_float(lo, "lo"), _as_float(hi, "hi")
         return self.value(lo), self.value(hi)
 
     def deriv_image(self, lo, hi):
-        lo, hi = _as_float(lo), _as_float(hi)
+        lo, hi = _as_float(lo, "lo"), _as_float(hi, "hi")
         return self.deriv(lo), self.deriv(hi)
 
 
@@ -651,17 +706,19 @@ class Tanh(Activation):
         return 1.0
 
     def value(self, z):
+        z = _as_float(z)
         return jnp.tanh(z)
 
     def deriv(self, z):
+        z = _as_float(z)
         return 1.0 - jnp.tanh(z) ** 2
 
     def image(self, lo, hi):
-        lo, hi = _as_float(lo), _as_float(hi)
+        lo, hi = _as_float(lo, "lo"), _as_float(hi, "hi")
         return self.value(lo), self.value(hi)
 
     def deriv_image(self, lo, hi):
-        lo, hi = _as_float(lo), _as_float(hi)
+        lo, hi = _as_float(lo, "lo"), _as_float(hi, "hi")
         zstar = jnp.clip(jnp.zeros_like(lo), lo, hi)
         return jnp.minimum(self.deriv(lo), self.deriv(hi)), self.deriv(zstar)
 
@@ -801,9 +858,11 @@ class Smoothing(Activation):
         return jnp.asarray(self.r, jnp.result_type(z))
 
     def value(self, z):
+        z = _as_float(z)
         return _FAMILY_FORMULAS[self.family][0](z, self._r(z))
 
     def deriv(self, z):
+        z = _as_float(z)
         return _FAMILY_FORMULAS[self.family][1](z, self._r(z))
 
     @property
@@ -811,11 +870,11 @@ class Smoothing(Activation):
         return 4.0 / 3.0 if self.family == "c1_blend" else 1.0
 
     def image(self, lo, hi):
-        lo, hi = _as_float(lo), _as_float(hi)  # every family is nondecreasing
+        lo, hi = _as_float(lo, "lo"), _as_float(hi, "hi")  # every family is nondecreasing
         return self.value(lo), self.value(hi)
 
     def deriv_image(self, lo, hi):
-        lo, hi = _as_float(lo), _as_float(hi)
+        lo, hi = _as_float(lo, "lo"), _as_float(hi, "hi")
         dl, dh = self.deriv(lo), self.deriv(hi)
         if self.family != "c1_blend":  # a sigmoid: increasing
             return dl, dh

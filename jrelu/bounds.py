@@ -213,13 +213,23 @@ def _clean(lo, hi):
 
 
 def _outward_cast(x, dtype, down: bool):
-    """Cast concrete ``x`` to ``dtype``, rounding toward -inf (down) or +inf, so boxes grow."""
-    x64 = np.asarray(x, np.float64) if np.asarray(x).dtype != np.float64 else np.asarray(x)
-    y = x64.astype(dtype)
-    if down:
-        y = np.where(y.astype(np.float64) > x64, np.nextafter(y, -np.inf, dtype=dtype), y)
+    """Cast concrete ``x`` to ``dtype``, rounding toward -inf (down) or +inf, so boxes grow.
+
+    The comparison is made in a type that holds ``x`` exactly: float64, or ``x``'s own
+    type if it is wider (``np.longdouble``), or ``np.longdouble`` for integers.
+    """
+    x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.integer) or (np.issubdtype(x.dtype, np.floating)
+                                              and x.dtype.itemsize > 8):
+        wide = np.longdouble
     else:
-        y = np.where(y.astype(np.float64) < x64, np.nextafter(y, np.inf, dtype=dtype), y)
+        wide = np.float64
+    xw = x.astype(wide)
+    y = xw.astype(dtype)
+    if down:
+        y = np.where(y.astype(wide) > xw, np.nextafter(y, -np.inf, dtype=dtype), y)
+    else:
+        y = np.where(y.astype(wide) < xw, np.nextafter(y, np.inf, dtype=dtype), y)
     return y.astype(dtype)
 
 
@@ -811,8 +821,10 @@ class _Problem:
     fp: _Fp
     d: int
     nl: int
-    lo0: jax.Array
+    lo0: jax.Array                  # the user's box rounded outward (covers it)
     hi0: jax.Array
+    lo_in: jax.Array                # the user's box rounded inward: sampled points lie in it
+    hi_in: jax.Array
     center0: jax.Array
     lip_scalar: np.ndarray | None   # rounded upward into the dtype
     lip_mat: jax.Array | None       # (N_L, N_0), rounded upward
@@ -839,6 +851,40 @@ def _as_interval(v, fp: _Fp):
     return _down(c, fp), _up(c, fp)
 
 
+def _inner_box(box, fp: _Fp):
+    """The user's (validated, concrete) box rounded inward to the network dtype.
+
+    Every point of the inner box lies in the box the user gave, so the lower bound and the
+    argmax are taken there. Subnormal ends move inward to zero or to the smallest normal
+    number, since compiled code on CPU flushes subnormal numbers to zero. ValueError if a
+    coordinate holds no such number of the dtype.
+    """
+    lo, hi = (np.asarray(b) for b in box)
+    lo_in = _outward_cast(lo, fp.dtype, down=False)
+    hi_in = _outward_cast(hi, fp.dtype, down=True)
+    empty = np.argwhere(lo_in > hi_in)
+    if empty.size:
+        j = int(empty[0][0])
+        raise ValueError(
+            f"box holds no {fp.dtype.name} number in coordinate {j}: [{lo[j]!r}, {hi[j]!r}] "
+            f"lies strictly between the {fp.dtype.name} numbers {hi_in[j]!r} and "
+            f"{lo_in[j]!r}, so the network cannot be evaluated at a point of the box; widen "
+            f"the box or use a float64 network")
+    tiny = np.finfo(fp.dtype).tiny
+    sub_lo, sub_hi = (lo_in != 0) & (np.abs(lo_in) < tiny), (hi_in != 0) & (np.abs(hi_in) < tiny)
+    lo_in = np.where(sub_lo, np.where(lo_in > 0, tiny, 0), lo_in).astype(fp.dtype)
+    hi_in = np.where(sub_hi, np.where(hi_in > 0, 0, -tiny), hi_in).astype(fp.dtype)
+    empty = np.argwhere(lo_in > hi_in)
+    if empty.size:
+        j = int(empty[0][0])
+        raise ValueError(
+            f"box holds no {fp.dtype.name} number in coordinate {j} other than subnormal "
+            f"ones: [{lo[j]!r}, {hi[j]!r}], and compiled code flushes subnormal numbers to "
+            f"zero, so the network cannot be evaluated at a point of the box; rescale the "
+            f"input or use a float64 network")
+    return jnp.asarray(lo_in), jnp.asarray(hi_in)
+
+
 def _validate_certified(net, target, box, *, target_lipschitz, target_grad_bounds,
                         target_error, tol, max_boxes, key, samples_per_box, batch_size,
                         activation) -> _Problem:
@@ -851,6 +897,7 @@ def _validate_certified(net, target, box, *, target_lipschitz, target_grad_bound
                          f"N_0 = {d} > {_MAX_CERTIFIED_DIM}; use jrelu.error_sweep for "
                          f"sampled errors in high dimension")
     lo0, hi0 = _check_box(net, box, fp, batch=False)
+    lo_in, hi_in = _inner_box(box, fp)
     tol = _checks.positive("tol", tol)
     max_boxes = _checks.positive_int("max_boxes", max_boxes)
     batch_size = _checks.positive_int("batch_size", batch_size)
@@ -862,9 +909,15 @@ def _validate_certified(net, target, box, *, target_lipschitz, target_grad_bound
                          "the target on the box) or target_grad_bounds (a gradient enclosure)")
     lip_scalar, lip_mat = None, None
     if target_lipschitz is not None:
-        if isinstance(target_lipschitz, bool):
-            raise TypeError("target_lipschitz must be a number or an array, got bool")
-        L = np.asarray(target_lipschitz, np.float64)
+        if isinstance(target_lipschitz, (bool, str, bytes, dict)) \
+                or callable(target_lipschitz):
+            raise TypeError(f"target_lipschitz must be a number or an array, got "
+                            f"{type(target_lipschitz).__name__}: {target_lipschitz!r:.80}")
+        try:
+            L = np.asarray(target_lipschitz, np.float64)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"target_lipschitz must be a number or an array of numbers, got "
+                            f"{type(target_lipschitz).__name__} ({e})") from None
         if L.ndim == 0:
             lip_scalar = float(L)
         elif L.shape in ((d,), (nl, d)):
@@ -882,7 +935,7 @@ def _validate_certified(net, target, box, *, target_lipschitz, target_grad_bound
                                else key)
 
     # Eager checks of the target (and gradient enclosure) at the root box, before any work.
-    center0 = 0.5 * lo0 + 0.5 * hi0
+    center0 = jnp.clip(0.5 * lo0 + 0.5 * hi0, lo_in, hi_in)
     f0 = jnp.asarray(target(center0))
     if f0.shape not in ((nl,),) + (((),) if nl == 1 else ()):
         want = "() or (1,)" if nl == 1 else f"({nl},)"
@@ -905,7 +958,7 @@ def _validate_certified(net, target, box, *, target_lipschitz, target_grad_bound
 
     # user constants enter the computation rounded upward in the working dtype
     return _Problem(
-        fp=fp, d=d, nl=nl, lo0=lo0, hi0=hi0, center0=center0,
+        fp=fp, d=d, nl=nl, lo0=lo0, hi0=hi0, lo_in=lo_in, hi_in=hi_in, center0=center0,
         lip_scalar=None if lip_scalar is None
         else _outward_cast(np.float64(lip_scalar), fp.dtype, False),
         lip_mat=None if lip_mat is None else jnp.asarray(_outward_cast(lip_mat, fp.dtype, False)),
@@ -928,25 +981,29 @@ class _BoxEval(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("activation", "target", "grad_bounds", "n_rand"))
-def _evaluate_boxes(layers, blo, bhi, key, lip_scalar, lip_mat, target_error, *,
+def _evaluate_boxes(layers, blo, bhi, ilo, ihi, key, lip_scalar, lip_mat, target_error, *,
                     activation, target, grad_bounds, n_rand) -> _BoxEval:
     r"""Upper and lower bounds of :math:`\sup\|f-R\Phi\|_\infty` on each box of a batch.
 
     Compiled once per network shapes and dtype, batch size, activation, target and
     gradient-enclosure objects, number of random points and the presence of the Lipschitz
-    data; the weights and the constants are arguments.
+    data; the weights and the constants are arguments. ``ilo, ihi`` (N_0,) is the user's box
+    rounded inward: every sampled point (center, corners, random points) is clipped to
+    ``[max(blo, ilo), min(bhi, ihi)]``, which is never empty for a subbox of the outward box,
+    so the lower bound, the argmax and the center of the upper bound lie in the user's box.
     """
     fp = _fp(blo.dtype)
     B, d = blo.shape
     nl = layers[-1][0].shape[0]
     corners = jnp.asarray(_corner_mask(d))
-    p = jnp.clip(0.5 * blo + 0.5 * bhi, blo, bhi)
+    slo, shi = jnp.maximum(blo, ilo), jnp.minimum(bhi, ihi)          # in the user's box
+    p = jnp.clip(0.5 * blo + 0.5 * bhi, slo, shi)
     r = _up(jnp.maximum(bhi - p, p - blo), fp)                       # (B, d)
-    pts = [p[:, None, :], jnp.where(corners[None], bhi[:, None, :], blo[:, None, :])]
+    pts = [p[:, None, :], jnp.where(corners[None], shi[:, None, :], slo[:, None, :])]
     if n_rand:
         uu = jax.random.uniform(key, (B, n_rand, d), fp.dtype)
         pts.append(jnp.clip(blo[:, None, :] + uu * (bhi - blo)[:, None, :],
-                            blo[:, None, :], bhi[:, None, :]))
+                            slo[:, None, :], shi[:, None, :]))
     q = jnp.concatenate(pts, axis=1)                                   # (B, P, d)
     # one interval pass: the P points (radius 0) and, last, the box itself
     pre = _forward(layers, activation, jnp.concatenate([q, blo[:, None]], axis=1),
@@ -1018,8 +1075,9 @@ class _BranchAndBound:
             blo = np.concatenate([blo, np.repeat(blo[:1], width - n, axis=0)])
             bhi = np.concatenate([bhi, np.repeat(bhi[:1], width - n, axis=0)])
         out = _evaluate_boxes(self.layers, jnp.asarray(blo, p.fp.dtype),
-                              jnp.asarray(bhi, p.fp.dtype), key, p.lip_scalar, p.lip_mat,
-                              p.target_error, activation=self.activation, target=p.target,
+                              jnp.asarray(bhi, p.fp.dtype), p.lo_in, p.hi_in, key,
+                              p.lip_scalar, p.lip_mat, p.target_error,
+                              activation=self.activation, target=p.target,
                               grad_bounds=p.grad_bounds, n_rand=p.n_rand)
         out = _BoxEval(*(np.asarray(o) for o in out))
         if not out.finite[:n].all():
@@ -1030,8 +1088,12 @@ class _BranchAndBound:
                              f"x = {out.points[i][j]}")
         self.boxes += n
         self.slack = max(self.slack, float(out.slack[:n].max()))
-        i = int(np.argmax(out.lower[:n]))
-        if out.lower[i] > self.lower:
+        # a sampled point counts only if it lies in the user's box (checked here in IEEE
+        # arithmetic: compiled code may flush a subnormal point to zero, outside the box)
+        inside = np.all((out.argmax[:n] >= np.asarray(p.lo_in))
+                        & (out.argmax[:n] <= np.asarray(p.hi_in)), axis=-1)
+        i = int(np.argmax(np.where(inside, out.lower[:n], -np.inf)))
+        if inside[i] and out.lower[i] > self.lower:
             self.lower, self.arg = float(out.lower[i]), out.argmax[i]
         for k in range(n):
             if not out.upper[k] <= self.lower:  # else it cannot beat the error found
@@ -1130,7 +1192,11 @@ def certified_sup_error(net: Network, target: Callable[[jax.Array], ArrayLike],
     If both are given the smaller bound is used. The lower bound is
     :math:`\max\|f(q)-R\Phi(q)\|_\infty` over sampled points q in each box (the center,
     the :math:`2^{N_0}` corners, and ``samples_per_box`` uniform points if ``key`` is
-    given), also rigorous (the point enclosure of :math:`R\Phi(q)` is used).
+    given), also rigorous (the point enclosure of :math:`R\Phi(q)` is used). The sampled
+    points are numbers of the network dtype *inside the box you gave*: the search covers
+    the box rounded outward to the dtype (needed for the upper bound), but each sampled
+    point is clipped to the box rounded inward, so ``argmax`` lies in ``[lo, hi]`` even when
+    ``lo``, ``hi`` are not numbers of the dtype (a float32 network with float64 box ends).
     The box with the largest U is split in two at the midpoint of the coordinate with the
     largest contribution :math:`W_{ij}r_j` (the longest edge when the weights are equal);
     ``batch_size`` boxes are split per step in one compiled, vectorized evaluation, and a
@@ -1146,7 +1212,8 @@ def certified_sup_error(net: Network, target: Callable[[jax.Array], ArrayLike],
     of your Lipschitz/gradient bounds is your responsibility: pass ``target_error`` for
     the rounding error of evaluating f (for example u·max|f| for a correctly rounded
     formula). Network rounding is fully accounted for (module docstring);
-    ``rounding_slack`` reports its size at the network output.
+    ``rounding_slack`` reports its size at the network output. ``argmax`` is a point of the
+    network dtype with ``lo <= argmax <= hi`` (exactly, as real numbers).
 
     **Compilation.** The batched box evaluation is compiled once per network shapes and
     dtype, ``activation``, ``batch_size``, number of random points, kind of Lipschitz
@@ -1184,7 +1251,9 @@ def certified_sup_error(net: Network, target: Callable[[jax.Array], ArrayLike],
       ValueError: bad box (shape, non-finite, lo > hi), N_0 > 4, tol <= 0, max_boxes < 1,
         missing or negative Lipschitz data, a target whose output shape is not
         ``()``/``(N_L,)`` or which returns a non-finite value (with the point), an
-        activation without interval data.
+        activation without interval data, a box that holds no number of the network dtype
+        in some coordinate (for example a float32 network and a box narrower than one
+        float32 spacing between two float32 numbers).
 
     Example:
         >>> net = jrelu.Network([(jnp.ones((1, 1)), jnp.zeros(1)),

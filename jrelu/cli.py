@@ -1,7 +1,7 @@
 """The ``jrelu`` command (also ``python -m jrelu``): argparse, the commands and exit codes.
 
 Subcommands:
-  ``jrelu run [CONFIG.toml] [--out DIR] [--set KEY=VALUE ...] [--fresh]``
+  ``jrelu run [CONFIG.toml] [--out DIR] [--set KEY=VALUE ...] [--fresh] [--check]``
                            an experiment described by a TOML config (see :mod:`jrelu.config`,
                            run by :mod:`jrelu.experiment`): a Kolmogorov PDE
                            (:mod:`jrelu.pde`) solved by a ReLU network, with relative L2
@@ -9,11 +9,15 @@ Subcommands:
                            (:func:`jrelu.error_sweep`). Writes DIR/report.json,
                            DIR/network.npz, DIR/errors.png; resumes from DIR/checkpoint.npz.
                            Without CONFIG: the packaged quickstart (heat equation, d = 10).
+                           ``--check`` validates and prints the plan, without running.
   ``jrelu demo``           why D^N depends on the value Dϱ(0) chosen at the kink, and the
                            chain rule at a kink.
-  ``jrelu bench [SUITE]``  the benchmark suites (see :mod:`jrelu.bench`).
+  ``jrelu bench [--smoke] [SUITE]``  the benchmark suites (see :mod:`jrelu.bench`);
+                           ``--smoke`` at tiny sizes.
 
-Exit codes: 0 success, 2 invalid config or arguments (one line on stderr, no traceback).
+Exit codes: 0 success, 2 a user error (invalid config or ``--set``, a run name that is a
+path, an output folder that cannot be written, a checkpoint that cannot be resumed): one
+line on stderr, no traceback.
 """
 
 from __future__ import annotations
@@ -85,23 +89,58 @@ def _parser() -> argparse.ArgumentParser:
                      help="ignore and replace an existing checkpoint in the output folder")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.add_argument("--no-plot", action="store_true", help="do not write errors.png")
+    run.add_argument("--check", action="store_true",
+                     help="validate the config and the output folder, print the plan and "
+                          "stop (nothing is trained or written)")
     sub.add_parser("demo", help="how D^N depends on the kink value Dϱ(0), and the chain rule "
                    "at a kink")
     bench = sub.add_parser("bench", help="run benchmark suites")
     bench.add_argument("suites", nargs="*", help="suites to run (default: all)")
+    bench.add_argument("--smoke", action="store_true",
+                       help="tiny sizes: check that every suite runs (the numbers mean nothing)")
     return parser
+
+
+def plan(cfg, out) -> str:
+    """What ``jrelu run`` would do with a validated config: a few lines (``--check``)."""
+    import os
+
+    from .experiment import describe_problem
+
+    lines = [f"config {cfg.name}: valid",
+             f"problem: {describe_problem(cfg.problem.build())['description']}",
+             f"solver: {cfg.solver}, {cfg.dtype}, seed {cfg.seed}"]
+    if cfg.solver == "learning":
+        t, o = cfg.training, cfg.optimizer
+        lines.append(f"network: hidden widths {list(cfg.network.hidden)}; training: {t.steps} "
+                     f"steps × batch {t.batch_size}, {o.name} lr {o.learning_rate:g} "
+                     f"({o.schedule}), checkpoint every {t.checkpoint_every} steps")
+    else:
+        c = cfg.constructive
+        lines.append(f"constructive: paths {c.paths}, study {list(c.paths_study)}, "
+                     f"square_depth {c.square_depth}, epsilon {c.epsilon:g}")
+    s = cfg.sweep
+    lines.append(f"sweep: {s.points} points, {s.sampler}, κ = {s.kappa:g}; box errors on "
+                 f"{s.box_points} points")
+    ckpt = os.path.join(out, "checkpoint.npz")
+    resume = " (resumes from its checkpoint.npz)" if os.path.exists(ckpt) else ""
+    lines.append(f"output: {out}{resume}")
+    return "\n".join(lines)
 
 
 def _run(args) -> int:
     from .config import ConfigError, load_config
-    from .experiment import RunError, run_experiment
+    from .experiment import RunError, output_folder, run_experiment
 
     try:
         cfg = load_config(args.config, args.overrides)
+        if args.check:
+            print(plan(cfg, output_folder(cfg, args.out)))
+            return 0
         run_experiment(cfg, args.out, fresh=args.fresh, verbose=not args.quiet,
                        plot=not args.no_plot)
     except (ConfigError, RunError) as e:
-        print(f"jrelu run: error: {e}", file=sys.stderr)
+        print(f"jrelu run: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     return 0
 
@@ -115,7 +154,7 @@ def main(argv=None) -> int:
         return demo()
     from .bench import main as bench_main
 
-    return bench_main(args.suites)
+    return bench_main((["--smoke"] if args.smoke else []) + list(args.suites))
 
 
 if __name__ == "__main__":

@@ -57,7 +57,16 @@ _BS_ONLY = ("rate", "volatility", "correlation", "strike")
 
 
 class ConfigError(ValueError):
-    """An invalid config; the message is one line naming the file and the key."""
+    """An invalid config; the message is one line naming the file (or ``--set``) and the key.
+
+    ``key`` is the offending key (``"training.steps"``, ``"network.hidden[1]"``) or None,
+    ``detail`` the message without the source and key.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.key = key
+        self.detail = detail
 
 
 def _key(default: Any = dataclasses.MISSING, *, minimum: float | None = None,
@@ -248,7 +257,17 @@ SECTIONS: dict[str, type] = {f.name: f.metadata["section"] for f in _section_fie
 
 
 def _fail(source, key, msg):
-    raise ConfigError(f"{source}: {key}: {msg}")
+    raise ConfigError(f"{source}: {key}: {msg}", key=key, detail=msg)
+
+
+def _check_name(source, name):
+    """The run name names the folder ``runs/<name>``: a plain name, never a path."""
+    bad = (not name.strip() or name in (".", "..") or any(c in name for c in "/\\")
+           or any(ord(c) < 32 or ord(c) == 127 for c in name) or len(name) > 200)
+    if bad:
+        _fail(source, "name", f"must be a plain name for the folder runs/<name> (no '/', "
+                              f"'\\', control characters, not '.' or '..'), not a path; got "
+                              f"{name!r:.80}")
 
 
 def _type_name(v):
@@ -401,6 +420,8 @@ def parse_config(raw: dict, source: str = "<config>") -> RunConfig:
             if isinstance(raw[key], dict):
                 _fail(source, key, "must be a value, not a table")
             values[key] = _check_value(source, key, spec, raw[key])
+    if values.get("name") is not None:
+        _check_name(source, values["name"])
     solver = values.get("solver", top["solver"].default)
     for f in _section_fields():
         section, cls = f.name, f.metadata["section"]
@@ -535,7 +556,8 @@ def load_config(path=None, overrides=None) -> RunConfig:
 
     Raises:
       ConfigError: a missing or unreadable file, invalid TOML (with its line), or any
-        invalid key — one line each.
+        invalid key — one line each, naming the file, or ``--set`` for a key given there;
+        a run ``name`` that is a path (``/abs``, ``../x``) is refused.
     """
     if path is None:
         source, text = DEFAULT_CONFIG, default_config_text()
@@ -556,10 +578,25 @@ def load_config(path=None, overrides=None) -> RunConfig:
         raise ConfigError(f"{os.path.basename(source)}: invalid TOML: {e}") from None
     name = os.path.splitext(os.path.basename(source))[0]
     raw = apply_overrides(raw, overrides)
-    cfg = parse_config(raw, os.path.basename(source))
+    set_keys = _override_keys(overrides)
+    try:
+        cfg = parse_config(raw, os.path.basename(source))
+    except ConfigError as e:
+        # a key given with --set is blamed on --set, not on the file
+        key = (e.key or "").split("[")[0]
+        if key and (key in set_keys or key.split(".")[0] in set_keys):
+            raise ConfigError(f"--set: {e.key}: {e.detail}", key=e.key,
+                              detail=e.detail) from None
+        raise
     if cfg.name is None:
         cfg = dataclasses.replace(cfg, name=name)
+        _check_name(os.path.basename(source), name)
     return cfg
+
+
+def _override_keys(overrides) -> set[str]:
+    """The keys (``KEY`` or ``SECTION.KEY``) that ``--set`` items give."""
+    return {item.split("=", 1)[0].strip() for item in overrides or () if "=" in item}
 
 
 def describe() -> str:

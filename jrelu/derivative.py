@@ -29,7 +29,7 @@ import dataclasses
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import jax
@@ -70,6 +70,18 @@ def derivative(net: Network, x: ArrayLike, *, activation: Activation = relu) -> 
     point) when :math:`N_L<N_0`, from the input side (forward order,
     :math:`N_0\cdot\sum_k N_kN_{k-1}`) otherwise.
 
+    **Non-finite inputs** are not rejected (a check would cost a host sync); they never
+    give a silently finite answer. A NaN entry of x makes every first-layer
+    pre-activation NaN (:math:`a\cdot\mathrm{NaN}=\mathrm{NaN}` even for a = 0), and
+    :math:`D\varrho(\mathrm{NaN})=\mathrm{NaN}`, so with a hidden layer (L ≥ 2) every
+    entry of :math:`D^N\Phi(x)` is NaN: eagerly, under ``jit`` and ``vmap``, and in
+    ``jax.jacrev``/``jax.jacfwd`` of :func:`jrelu.realize` alike. ±inf entries follow
+    IEEE arithmetic: a pre-activation ±inf gets the slope of the unbounded piece (the
+    limit of :math:`D\varrho`), an undefined one (:math:`\infty-\infty`,
+    :math:`0\cdot\infty`) is NaN and so is every entry it reaches. A network without
+    hidden layers (L = 1) is affine: :math:`D^N\Phi(x)=A_1` for every x, NaN or not, as
+    ``jax.jacrev`` gives. :func:`kink_report` flags such points (``nonfinite``).
+
     Args:
       net: the network :math:`((A_1,b_1),\dots,(A_L,b_L))`.
       x: points, shape ``(N_0,)`` or ``(..., N_0)``.
@@ -77,11 +89,12 @@ def derivative(net: Network, x: ArrayLike, *, activation: Activation = relu) -> 
         :meth:`~jrelu.Activation.deriv` is the :math:`D\varrho` in the formula.
 
     Returns:
-      shape ``(N_L, N_0)`` or ``(..., N_L, N_0)``.
+      shape ``(N_L, N_0)`` or ``(..., N_L, N_0)``; NaN at points with a NaN entry
+      (L ≥ 2).
 
     Raises:
-      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
-        :class:`~jrelu.Activation`.
+      TypeError: if ``net`` is not a :class:`~jrelu.Network`, ``activation`` not an
+        :class:`~jrelu.Activation` (e.g. ``jax.nn.relu``), or ``x`` not a real array.
       ValueError: if the last axis of ``x`` is not :math:`N_0`.
 
     Example:
@@ -91,6 +104,8 @@ def derivative(net: Network, x: ArrayLike, *, activation: Activation = relu) -> 
         >>> float(jrelu.derivative(net, jnp.zeros(1),
         ...                        activation=jrelu.ReLU(deriv_at_kink=1.0))[0, 0])
         5.0
+        >>> jrelu.derivative(net, jnp.array([jnp.nan])).tolist()
+        [[nan]]
 
     References:
         Berner, Elbrächter, Grohs, Jentzen (2019), `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
@@ -119,7 +134,8 @@ def value_and_derivative(net: Network, x: ArrayLike, *,
     Batches of at least 4096 points are evaluated in blocks of 1024 points (``lax.map``),
     so that each block's activations stay in cache: on the ``jrelu bench derivative``
     network this raises the rate from about 60% to about 85% of the machine's matmul peak.
-    Every point is computed by the same formula either way.
+    Every point is computed by the same formula either way. Non-finite inputs as in
+    :func:`derivative`: a NaN entry gives a NaN value and (L ≥ 2) a NaN Jacobian.
 
     Args:
       net: the network.
@@ -130,8 +146,8 @@ def value_and_derivative(net: Network, x: ArrayLike, *,
       ``(value, jacobian)`` of shapes ``(..., N_L)`` and ``(..., N_L, N_0)``.
 
     Raises:
-      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
-        :class:`~jrelu.Activation`.
+      TypeError: if ``net`` is not a :class:`~jrelu.Network`, ``activation`` not an
+        :class:`~jrelu.Activation`, or ``x`` not a real array.
       ValueError: if the last axis of ``x`` is not :math:`N_0`.
 
     Example:
@@ -224,12 +240,23 @@ class KinkReport(NamedTuple):
         exactly at a kink at each point.
       affected: bool array ``x.shape[:-1]``: the point has an exact kink in some layer.
       may_differ: bool array ``x.shape[:-1]``: :math:`D^N\Phi(x)` may differ from every
-        limiting Jacobian at x (see :func:`kink_report` for the exact criterion).
+        limiting Jacobian at x (see :func:`kink_report` for the exact criterion); True at
+        every ``nonfinite`` point.
+      nonfinite_counts: per hidden layer, an int scalar: the number of (point, neuron)
+        pairs whose pre-activation is NaN or ±inf. Such a pair is never counted as at or
+        near a kink: read the kink counts together with these.
+      nonfinite: bool array ``x.shape[:-1]``: x has a NaN or ±inf entry, or some hidden
+        pre-activation at x is NaN or ±inf (an overflow). Where True, nothing is known
+        about kinks at x, and :math:`D^N\Phi(x)` is NaN (a NaN entry) or computed from
+        infinite pre-activations.
 
     Example:
         >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.array([[0.0], [1.0]]))
         >>> int(rep.total_exact), rep.affected.tolist()
         (2, [True, False])
+        >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.array([[0.0], [jnp.nan]]))
+        >>> int(rep.total_exact), rep.nonfinite.tolist(), rep.may_differ.tolist()
+        (2, [False, True], [True, True])
     """
 
     exact_counts: tuple
@@ -238,6 +265,8 @@ class KinkReport(NamedTuple):
     point_counts: jax.Array
     affected: jax.Array
     may_differ: jax.Array
+    nonfinite_counts: tuple
+    nonfinite: jax.Array
 
     @property
     def total_exact(self) -> jax.Array:
@@ -284,6 +313,29 @@ class KinkReport(NamedTuple):
         """
         return jnp.sum(self.may_differ)
 
+    @property
+    def total_nonfinite(self) -> jax.Array:
+        r"""The number of (point, neuron) pairs with a NaN or ±inf pre-activation, over all
+        hidden layers.
+
+        Example:
+            >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.array([[jnp.nan], [0.5]]))
+            >>> int(rep.total_nonfinite)
+            2
+        """
+        return sum(self.nonfinite_counts, jnp.zeros((), int))
+
+    @property
+    def num_nonfinite(self) -> jax.Array:
+        r"""The number of points flagged ``nonfinite`` (nothing is known about kinks there).
+
+        Example:
+            >>> rep = jrelu.kink_report(jrelu.identity(1, 2), jnp.array([[jnp.nan], [0.5]]))
+            >>> int(rep.num_nonfinite)
+            1
+        """
+        return jnp.sum(self.nonfinite)
+
 
 def kink_report(net: Network, x: ArrayLike, *, tol: float = 0.0,
                 activation: Activation = relu) -> KinkReport:
@@ -293,6 +345,11 @@ def kink_report(net: Network, x: ArrayLike, *, tol: float = 0.0,
     One forward pass (:func:`jrelu.preactivations`) and elementwise reductions, so it is
     cheap enough for every training batch and works under ``jax.jit`` (``activation``
     static, ``tol`` may be traced).
+
+    Non-finite inputs are not rejected (no host sync). A NaN or ±inf pre-activation is
+    neither at nor near a kink; it is counted in ``nonfinite_counts``, and its point is
+    flagged ``nonfinite`` and ``may_differ``. So a batch with a NaN point never reports
+    "no kinks, nothing to worry about": check :attr:`KinkReport.num_nonfinite`.
 
     Args:
       net: the network.
@@ -307,15 +364,15 @@ def kink_report(net: Network, x: ArrayLike, *, tol: float = 0.0,
 
     Raises:
       TypeError: if ``net`` is not a :class:`~jrelu.Network`, ``activation`` not an
-        :class:`~jrelu.Activation`, or ``tol`` not a real number.
+        :class:`~jrelu.Activation`, ``x`` not a real array, or ``tol`` not a real number.
       ValueError: if the last axis of ``x`` is not :math:`N_0`, or ``tol`` is negative or
         not finite.
 
     Example:
         >>> net = jrelu.examples.slope_network(2.0, 3.0)
-        >>> rep = jrelu.kink_report(net, jnp.array([[-1.0], [0.0]]))
-        >>> rep.point_counts.tolist(), rep.may_differ.tolist()
-        ([0, 2], [False, True])
+        >>> rep = jrelu.kink_report(net, jnp.array([[-1.0], [0.0], [jnp.nan]]))
+        >>> rep.point_counts.tolist(), rep.may_differ.tolist(), rep.nonfinite.tolist()
+        ([0, 2, 0], [False, True, True], [False, False, True])
 
     **The criterion for** ``may_differ``. Let :math:`m(x)` be the number of hidden neurons
     with :math:`R_k\Phi(x)_i` exactly at a kink :math:`\kappa`. Then ``may_differ`` is
@@ -323,6 +380,8 @@ def kink_report(net: Network, x: ArrayLike, *, tol: float = 0.0,
     .. math::
         m(x)\ge2\quad\text{or}\quad\bigl(m(x)=1\text{ and }D\varrho(\kappa)\notin
         \{\varrho'_-(\kappa),\varrho'_+(\kappa)\}\text{ at that neuron}\bigr).
+
+    At ``nonfinite`` points ``may_differ`` is True as well.
 
     It is *sound*: where it is False, :math:`D^N\Phi(x)\in\partial_B R\Phi(x)`. Proof for
     an activation that is C¹ away from finitely many kinks and piecewise C¹ at them (all of
@@ -362,11 +421,18 @@ def _kink_report_core(net: Network, X, tol, activation: Activation, same_mask: b
     zs = preactivations(net, X, activation=activation)[:-1]
     batch_shape = X.shape[:-1]
     bad_kinks = _non_one_sided_kinks(activation, X.dtype)
-    exact_counts, near_counts, neuron_hits = [], [], []
+    exact_counts, near_counts, neuron_hits, nonfinite_counts = [], [], [], []
     point_counts = jnp.zeros(batch_shape, int)
     bad_choice = jnp.zeros(batch_shape, bool)
     batch_axes = tuple(range(len(batch_shape)))
+    # A non-finite entry of x makes every first-layer pre-activation non-finite (a·NaN and
+    # 0·inf are NaN, a·inf is ±inf), so x itself only needs a look without hidden layers.
+    nonfinite = (jnp.zeros(batch_shape, bool) if zs
+                 else ~jnp.all(jnp.isfinite(X), axis=-1))
     for z in zs:
+        bad_per_point = jnp.sum(~jnp.isfinite(z), axis=-1, dtype=int)  # one pass over z
+        nonfinite_counts.append(jnp.sum(bad_per_point))
+        nonfinite = nonfinite | (bad_per_point > 0)
         exact = activation.kink_mask(z)
         per_point = jnp.sum(exact, axis=-1, dtype=int)
         count = jnp.sum(per_point)
@@ -383,9 +449,9 @@ def _kink_report_core(net: Network, X, tol, activation: Activation, same_mask: b
         for kappa in bad_kinks:
             bad_choice = bad_choice | jnp.any(z == kappa, axis=-1)
     affected = point_counts > 0
-    may_differ = (point_counts >= 2) | ((point_counts == 1) & bad_choice)
+    may_differ = (point_counts >= 2) | ((point_counts == 1) & bad_choice) | nonfinite
     return KinkReport(tuple(exact_counts), tuple(near_counts), tuple(neuron_hits),
-                      point_counts, affected, may_differ)
+                      point_counts, affected, may_differ, tuple(nonfinite_counts), nonfinite)
 
 
 _kink_report_jit = jax.jit(_kink_report_core, static_argnames=("activation", "same_mask"))
@@ -399,7 +465,8 @@ def _one_sided(activation: Activation, z, dz):
     :math:`\varrho'_-(z)\dot z` if :math:`\dot z<0`, 0 if :math:`\dot z=0`."""
     if activation.is_smooth:
         return activation.deriv(z).astype(dz.dtype) * dz
-    zero = jnp.zeros_like(dz)
+    # dz == 0 gives 0, unless z or dz is NaN (then neither branch applies: NaN)
+    zero = jnp.where(jnp.isnan(z) | jnp.isnan(dz), jnp.nan, 0.0).astype(dz.dtype)
     up = activation.right_deriv(z).astype(dz.dtype) * dz
     down = activation.left_deriv(z).astype(dz.dtype) * dz
     return jnp.where(dz > 0, up, jnp.where(dz < 0, down, zero))
@@ -432,12 +499,17 @@ def directional_derivative(net: Network, x: ArrayLike, v: ArrayLike, *,
       shape ``(..., N_L)`` with ``...`` the broadcast batch shape of x and v.
 
     Raises:
-      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
-        :class:`~jrelu.Activation`.
-      ValueError: for shapes that do not fit :math:`N_0` or do not broadcast, or a
-        non-finite entry of ``x`` or ``v``.
+      TypeError: if ``net`` is not a :class:`~jrelu.Network`, ``activation`` not an
+        :class:`~jrelu.Activation`, or ``x`` or ``v`` not a real array.
+      ValueError: for shapes that do not fit :math:`N_0` or do not broadcast, or (eagerly)
+        a non-finite entry of ``x`` or ``v``.
 
     Costs about two forward passes (one for z, one for :math:`\dot z`).
+
+    Non-finite ``x`` or ``v`` raise ``ValueError`` eagerly. Under ``jit``/``vmap``, where
+    values cannot be checked, a NaN pre-activation or tangent :math:`\dot z` propagates:
+    its neuron's :math:`\dot h` is NaN (also for :math:`\dot z=0`), so a NaN entry of x or
+    v gives an all-NaN result when the network has a hidden layer.
 
     Example:
         >>> net = jrelu.examples.slope_network(2.0, 3.0)  # slopes 3 left, 2 right of 0
@@ -453,7 +525,7 @@ def directional_derivative(net: Network, x: ArrayLike, v: ArrayLike, *,
     net = _checks.network("net", net)
     activation = _checks.activation("activation", activation)
     x = check_input(net, x)
-    v = jnp.asarray(v)
+    v = _checks.real_array("v", v)
     if v.ndim == 0 or v.shape[-1] != net.input_dim:
         raise ValueError(f"direction v must have shape ({net.input_dim},) or "
                          f"(..., {net.input_dim}) for a network with N_0 = {net.input_dim}, "
@@ -494,7 +566,7 @@ def _first_nonzero_sign(T):
 
 def _check_basis(net: Network, basis, batch_shape) -> jax.Array:
     n = net.input_dim
-    basis = jnp.asarray(basis)
+    basis = _checks.real_array("basis", basis)
     if basis.ndim < 2 or basis.shape[-2:] != (n, n):
         raise ValueError(f"basis must have shape ({n}, {n}) or (..., {n}, {n}) (columns "
                          f"v_1, …, v_{n}) for a network with N_0 = {n}, got shape "
@@ -570,6 +642,11 @@ def lexicographic_jacobian(net: Network, x: ArrayLike, *, basis: ArrayLike | Non
     than the identity, one product-formula evaluation (no matrix inverse, so dyadic data
     stay exact). Under ``vmap`` both branches run.
 
+    Non-finite ``x`` or ``basis`` raise ``ValueError`` eagerly. Under ``jit``/``vmap``
+    a NaN entry of x gives NaN slopes, hence a NaN J (L ≥ 2), as for :func:`derivative`;
+    a basis with a NaN or ±inf entry selects no piece, so J and the pattern are NaN at
+    that point.
+
     Args:
       net: the network.
       x: points, shape ``(N_0,)`` or ``(..., N_0)``.
@@ -583,10 +660,10 @@ def lexicographic_jacobian(net: Network, x: ArrayLike, *, basis: ArrayLike | Non
       J of shape ``(..., N_L, N_0)``.
 
     Raises:
-      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
-        :class:`~jrelu.Activation`.
-      ValueError: for a shape that does not fit :math:`N_0`, a non-finite entry of ``x``
-        or ``basis``, or a singular basis.
+      TypeError: if ``net`` is not a :class:`~jrelu.Network`, ``activation`` not an
+        :class:`~jrelu.Activation`, or ``x`` or ``basis`` not a real array.
+      ValueError: for a shape that does not fit :math:`N_0`, (eagerly) a non-finite entry
+        of ``x`` or ``basis``, or a singular basis.
 
     Example:
         >>> net = jrelu.examples.slope_network(2.0, 3.0)  # slopes 3 left, 2 right of 0
@@ -627,8 +704,7 @@ def lexicographic_pattern(net: Network, x: ArrayLike, *, basis: ArrayLike | None
       a tuple over the hidden layers of arrays of shape ``(..., N_k)``.
 
     Raises:
-      TypeError: if ``net`` is not a :class:`~jrelu.Network` or ``activation`` not an
-        :class:`~jrelu.Activation`.
+      TypeError: as in :func:`lexicographic_jacobian`.
       ValueError: as in :func:`lexicographic_jacobian`.
 
     Example:
@@ -683,9 +759,18 @@ def _lexicographic_jit(net: Network, x, V, activation: Activation, identity: boo
         return J.astype(dtype), slopes
 
     if activation.is_smooth or not zs:
-        return no_kink()
-    any_kink = jnp.any(jnp.stack([jnp.any(activation.kink_mask(z)) for z in zs]))
-    return jax.lax.cond(any_kink, some_kink, no_kink)
+        J, slopes = no_kink()
+    else:
+        any_kink = jnp.any(jnp.stack([jnp.any(activation.kink_mask(z)) for z in zs]))
+        J, slopes = jax.lax.cond(any_kink, some_kink, no_kink)
+    if identity:
+        return J, slopes
+    # A non-finite basis (only possible under jit: eager calls reject it) selects no piece:
+    # J and the pattern are NaN at that point, whether or not it is at a kink.
+    bad = jnp.broadcast_to(~jnp.all(jnp.isfinite(V), axis=(-2, -1)), batch)
+    J = jnp.where(bad[..., None, None], jnp.nan, J).astype(J.dtype)
+    slopes = tuple(jnp.where(bad[..., None], jnp.nan, s).astype(s.dtype) for s in slopes)
+    return J, slopes
 
 
 # -- limiting Jacobians ----------------------------------------------------------------
@@ -751,7 +836,10 @@ def hull_distance(elements: Sequence[ArrayLike], J: ArrayLike) -> HullDistance:
       bound. The two agree (up to rounding) when the solve is optimal.
 
     Raises:
-      ValueError: if J and the elements have different numbers of entries.
+      TypeError: if ``elements`` is not a sequence of real arrays or ``J`` not a real
+        array.
+      ValueError: if ``elements`` is empty, or the elements and J have different numbers
+        of entries.
 
     Example:
         >>> from jrelu.derivative import hull_distance
@@ -766,10 +854,21 @@ def hull_distance(elements: Sequence[ArrayLike], J: ArrayLike) -> HullDistance:
         Lawson, Hanson, Solving Least Squares Problems, SIAM (1995); Clarke, Optimization
         and Nonsmooth Analysis (1983).
     """
-    G = np.stack([np.asarray(e, np.float64).reshape(-1) for e in elements], axis=1)
-    y = np.asarray(J, np.float64).reshape(-1)
+    if isinstance(elements, (str, bytes, dict)) or not isinstance(elements, Iterable):
+        raise TypeError(f"elements must be a sequence of arrays, got "
+                        f"{_checks.type_name(elements)}: {elements!r:.80}")
+    elements = [np.asarray(_checks.real_array(f"elements[{i}]", e), np.float64).reshape(-1)
+                for i, e in enumerate(elements)]
+    if not elements:
+        raise ValueError("elements must hold at least one array, got an empty sequence")
+    if len({e.shape for e in elements}) > 1:
+        raise ValueError(f"elements must all have the same number of entries, got "
+                         f"{sorted({e.size for e in elements})}")
+    G = np.stack(elements, axis=1)
+    y = np.asarray(_checks.real_array("J", J), np.float64).reshape(-1)
     if G.shape[0] != y.shape[0]:
-        raise ValueError(f"J has {y.shape[0]} entries but the hull elements have {G.shape[0]}")
+        raise ValueError(f"J has {y.shape[0]} entries but the hull elements have "
+                         f"{G.shape[0]}")
     K = G.shape[1]
     scale = max(1.0, float(np.abs(G).max(initial=0.0)), float(np.abs(y).max(initial=0.0)))
     omega = 1e4 * scale * math.sqrt(G.shape[0] + 1)
@@ -885,7 +984,7 @@ class LimitingJacobians:
                 f"complete={self.complete}, shape={tuple(self.jacobians.shape[1:])})")
 
     def _as_matrix(self, J) -> np.ndarray:
-        J = np.asarray(J, np.float64)
+        J = np.asarray(_checks.real_array("J", J), np.float64)
         shape = tuple(self.jacobians.shape[1:])
         if J.shape != shape and not (shape[0] == 1 and J.shape == shape[1:]):
             raise ValueError(f"J must have shape {shape}" + (f" or {shape[1:]} (the gradient "
@@ -1056,7 +1155,7 @@ def limiting_jacobians(net: Network, x: ArrayLike, *, key: ArrayLike, num_bases:
       net: the network.
       x: one point, shape ``(N_0,)``.
       key: (keyword-only) a JAX PRNG key for the random bases.
-      num_bases: (keyword-only) number of random bases (>= 0).
+      num_bases: (keyword-only) number of random bases (0 to :math:`2^{20}`).
       activation: (keyword-only) :math:`\varrho` (default ReLU).
 
     Returns:
@@ -1065,10 +1164,11 @@ def limiting_jacobians(net: Network, x: ArrayLike, *, key: ArrayLike, num_bases:
 
     Raises:
       TypeError: if ``net`` is not a :class:`~jrelu.Network`, ``activation`` not an
-        :class:`~jrelu.Activation`, ``key`` not a PRNG key or ``num_bases`` not an
-        integer.
+        :class:`~jrelu.Activation`, ``x`` not a real array, ``key`` not a PRNG key or
+        ``num_bases`` not an integer.
       ValueError: if ``x`` is not one point of shape ``(N_0,)``, is traced (under
-        ``jit``) or has a non-finite entry, or ``num_bases`` is negative.
+        ``jit``) or has a non-finite entry, or ``num_bases`` is negative or above
+        :math:`2^{20}`.
 
     Example:
         >>> net = jrelu.examples.slope_network(2.0, 3.0)  # slopes 3 left, 2 right of 0
@@ -1094,7 +1194,7 @@ def limiting_jacobians(net: Network, x: ArrayLike, *, key: ArrayLike, num_bases:
                          "of elements, so it cannot run under jit); use "
                          "lexicographic_jacobian inside jit")
     _checks.finite_array("x", x)
-    num_bases = _checks.integer("num_bases", num_bases, min=0)
+    num_bases = _checks.integer("num_bases", num_bases, min=0, max=2**20)
     _checks.prng_key("key", key)
     n = net.input_dim
     kink_masks, V, J, slopes, sides = _limiting_jit(net, x, key, num_bases, activation)

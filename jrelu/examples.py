@@ -38,8 +38,10 @@ def slope_network(a: float, b: float, *, dtype=None) -> Network:
       the depth-2 :class:`~jrelu.Network` with widths (1, 2, 1).
 
     Raises:
-      TypeError: if ``dtype`` is not a dtype.
-      ValueError: if ``dtype`` is not a floating dtype.
+      TypeError: if ``a`` or ``b`` is not a real number (a bool included), or ``dtype``
+        is not a dtype.
+      ValueError: if ``a`` or ``b`` is NaN or infinite, or ``dtype`` is not a floating
+        dtype.
 
     Example:
         >>> net = jrelu.examples.slope_network(2.0, 3.0)
@@ -52,6 +54,7 @@ def slope_network(a: float, b: float, *, dtype=None) -> Network:
         Berner, Elbrächter, Grohs, Jentzen (2019),
         `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
+    a, b = _checks.real("a", a), _checks.real("b", b)
     dtype = _checks.default_float_dtype(dtype)
     return Network([
         (jnp.array([[1.0], [-1.0]], dtype), jnp.zeros(2, dtype)),

@@ -42,10 +42,10 @@ import numpy as np
 
 from .config import RunConfig
 
-__all__ = ["RunError", "run_experiment", "make_optimizer", "fingerprint", "train_learning",
-           "sweep_sampler", "run_sweep", "solve_constructive", "solve_global", "square_bound",
-           "mc_average", "describe_problem", "loss_curve", "theorem_check", "plot_report",
-           "print_table", "versions"]
+__all__ = ["RunError", "run_experiment", "output_folder", "make_optimizer", "fingerprint",
+           "train_learning", "sweep_sampler", "run_sweep", "solve_constructive",
+           "solve_global", "square_bound", "mc_average", "describe_problem", "loss_curve",
+           "theorem_check", "plot_report", "print_table", "versions"]
 
 #: Version of the layout of report.json.
 REPORT_VERSION = 1
@@ -149,17 +149,24 @@ def _resume(ckpt: str, state: _TrainState, fp: str, steps: int, verbose) -> _Tra
 
     try:
         saved = load_checkpoint(ckpt, opt_state_template=state.opt_state)
-    except (ValueError, OSError, KeyError) as e:
-        raise RunError(f"{ckpt}: cannot resume ({e}); use --fresh to start over") from None
-    if saved.metadata.get("fingerprint") != fp:
-        raise RunError(f"{ckpt} was written by a different config (problem, network, "
-                       "optimizer, training or seed differ); use --fresh to start over or "
-                       "--out to write elsewhere")
+        if saved.metadata.get("fingerprint") != fp:
+            raise RunError(f"{ckpt} was written by a different config (problem, network, "
+                           "optimizer, training or seed differ); use --fresh to start over "
+                           "or --out to write elsewhere")
+        resumed = _TrainState(net=saved.net, opt_state=saved.opt_state, step=saved.step,
+                              losses=saved.extra["loss"].astype(np.float64),
+                              kinks=saved.extra["kinks"].astype(np.int64),
+                              seconds_before=float(saved.extra["seconds"]))
+        if not (0 <= resumed.step <= steps and len(resumed.losses) == resumed.step
+                == len(resumed.kinks)):
+            raise ValueError(f"step {resumed.step} does not match its loss history "
+                             f"({len(resumed.losses)} steps)")
+    except (ValueError, OSError, KeyError, TypeError) as e:
+        why = " ".join(str(e).split()).removeprefix(f"{ckpt}: ")
+        raise RunError(f"{ckpt}: cannot resume from this checkpoint ({why}); use --fresh to "
+                       "start over") from None
     _say(verbose, f"resuming from {ckpt} at step {saved.step}/{steps}")
-    return _TrainState(net=saved.net, opt_state=saved.opt_state, step=saved.step,
-                       losses=saved.extra["loss"].astype(np.float64),
-                       kinks=saved.extra["kinks"].astype(np.int64),
-                       seconds_before=float(saved.extra["seconds"]))
+    return resumed
 
 
 def _next_stop(step: int, steps: int, every: int, log_every: int) -> int:
@@ -390,7 +397,9 @@ def sweep_sampler(cfg: RunConfig, problem):
 
 def run_sweep(cfg: RunConfig, problem, net, key, out, *, verbose: bool = True):
     """The weighted error sweep of ``net`` against u(T,·) and ∇u(T,·), resumable from
-    ``out/sweep_checkpoint.json``. Returns ``(sampler, report)``."""
+    ``out/sweep_checkpoint.json`` (one of another network or sweep is replaced; a damaged
+    one raises :class:`RunError` naming it and suggesting ``--fresh``). Returns
+    ``(sampler, report)``."""
     from .sweep import error_sweep
 
     s = cfg.sweep
@@ -410,7 +419,10 @@ def run_sweep(cfg: RunConfig, problem, net, key, out, *, verbose: bool = True):
     except ValueError as e:
         if "checkpoint" not in str(e) or not os.path.exists(ck):
             raise
-        os.remove(ck)  # a stale sweep checkpoint (another network): sweep again
+        if "not a jrelu sweep checkpoint" in str(e):  # damaged: the user decides
+            raise RunError(f"{ck}: cannot resume the sweep from this checkpoint (not a jrelu "
+                           "sweep checkpoint, or damaged); use --fresh to start over") from None
+        os.remove(ck)  # a stale sweep checkpoint (another network or sweep): sweep again
         return sampler, go()
 
 
@@ -583,13 +595,38 @@ def print_table(report: dict, out) -> None:
 # -- the run ---------------------------------------------------------------------------
 
 
-def _prepare_output(cfg: RunConfig, out, *, fresh: bool) -> str:
+def output_folder(cfg: RunConfig, out=None) -> str:
+    """The output folder of a run: ``out``, or ``runs/<name>``; checked without creating it.
+
+    Raises:
+      RunError: ``out`` is an existing file, or lies under one (one line naming ``--out``).
+    """
     out = os.path.join("runs", cfg.name) if out is None else os.fspath(out)
-    os.makedirs(out, exist_ok=True)
-    if fresh:
-        for f in ("checkpoint.npz", "sweep_checkpoint.json"):
-            if os.path.exists(os.path.join(out, f)):
-                os.remove(os.path.join(out, f))
+    probe = out
+    while probe and not os.path.exists(probe):
+        parent = os.path.dirname(probe.rstrip(os.sep))
+        if parent == probe:
+            break
+        probe = parent
+    if probe and os.path.exists(probe) and not os.path.isdir(probe):
+        where = "is an existing file" if probe == out else f"lies under the file {probe}"
+        raise RunError(f"--out {out}: {where}, not a folder; choose another output folder")
+    return out
+
+
+def _prepare_output(cfg: RunConfig, out, *, fresh: bool) -> str:
+    out = output_folder(cfg, out)
+    try:
+        os.makedirs(out, exist_ok=True)
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(f"[Errno 13] Permission denied: {out!r}")
+        if fresh:
+            for f in ("checkpoint.npz", "sweep_checkpoint.json"):
+                if os.path.lexists(os.path.join(out, f)):
+                    os.remove(os.path.join(out, f))
+    except OSError as e:
+        raise RunError(f"--out {out}: cannot write the output folder "
+                       f"({e.strerror or e}); choose another output folder") from None
     return out
 
 
@@ -630,8 +667,10 @@ def run_experiment(cfg: RunConfig, out=None, *, fresh: bool = False, verbose: bo
     the application entry point).
 
     Raises:
-      RunError: matplotlib missing for the plot (before any work), a checkpoint that
-        cannot be resumed, or a diverged training.
+      RunError: matplotlib missing for the plot (before any work), an output folder that
+        cannot be written (an existing file, a path under a file, no permission; before any
+        work), a checkpoint that cannot be resumed (corrupt, another config; it names the
+        file and suggests ``--fresh``), or a diverged training. One line each.
     """
     from .io import save_network
     from .pde import relative_l2_errors

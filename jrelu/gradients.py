@@ -77,6 +77,7 @@ _RELU = ReLU()
 
 
 def _data(net, xs, ys, loss: Loss, weights=None):
+    _checks.array("ys", ys)  # a TypeError naming ys for strings, objects, bool arrays
     return _checks.data_set(net, xs, ys, targets=loss.targets, weights=weights)
 
 
@@ -431,7 +432,8 @@ def convergence_study(net: Network, xs: ArrayLike, ys: ArrayLike, *, family="c1_
       a :class:`ConvergenceStudy` (``.table()`` prints it).
 
     Raises:
-      TypeError: for a wrong ``net``, ``loss`` or ``family`` type.
+      TypeError: for a wrong ``net``, ``loss`` or ``family`` type, or ``rs`` that is not a
+        real array.
       ValueError: for ``rs`` empty, not 1-d, not strictly increasing or with an entry
         not finite and > 0, a negative ``tol``, an unknown family or loss name, or data
         as :func:`empirical_risk`.
@@ -451,7 +453,8 @@ def convergence_study(net: Network, xs: ArrayLike, ys: ArrayLike, *, family="c1_
     """
     loss_obj = resolve(loss)
     xs, ys, weights = _data(net, xs, ys, loss_obj, weights)
-    rs = np.logspace(1, 6, 11) if rs is None else np.asarray(rs, dtype=float)
+    rs = np.logspace(1, 6, 11) if rs is None else np.asarray(_checks.array("rs", rs),
+                                                            dtype=float)
     if rs.ndim != 1 or rs.size == 0:
         raise ValueError(f"rs must be a non-empty 1-d sequence, got shape {rs.shape}")
     for i, r in enumerate(rs):
@@ -634,7 +637,7 @@ def limiting_subgradient_certificate(net: Network, xs: ArrayLike, ys: ArrayLike,
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
     loss_obj = resolve(loss)
-    num = _checks.positive_int("num", num)
+    num = _checks.size("num", num)
     xs, ys, weights = _data(net, xs, ys, loss_obj, weights)
     L = len(net.layers)
     risk = lambda n: _risk_jit(n, xs, ys, weights, loss_obj, _RELU)  # noqa: E731
@@ -864,6 +867,7 @@ def differentiability_report(net: Network, xs: ArrayLike, *, ys: ArrayLike | Non
             raise ValueError(msg)
         xs = xs_arr.astype(net.dtype)
     else:
+        _checks.array("ys", ys)
         xs, _, _ = _checks.data_set(net, xs, ys, targets="any")
     report = _kink_report_jit(net, xs, activation=activation)
     zs = _hidden_preacts_jit(net, xs, activation)

@@ -13,6 +13,15 @@ then renamed), so an interrupted process leaves either the previous file or the 
 never a torn file. Loading uses ``numpy.load(..., allow_pickle=False)``. Arrays are stored
 and restored bit for bit, in their own dtype.
 
+Format version 2 (this jrelu) adds to ``meta`` a ``checksum``: SHA-256 over every array's
+name, dtype, shape and bytes, so a changed bit in the data is detected even where the zip
+archive's own CRC does not catch it (e.g. a file rewritten by other tools). Version-1 files
+(jrelu 0.1, no checksum) still load. Every loader checks the file before using it and
+reports any defect as one ``ValueError`` that starts with the file's path and says what is
+wrong: not a jrelu file (empty, not a zip archive, no ``meta``, pickled objects), a
+truncated or corrupt archive, a checksum mismatch, or an unknown or newer format version.
+Loading never changes the file.
+
 Example:
   >>> import os, tempfile
   >>> net = jrelu.init(jax.random.key(0), (2, 4, 1))
@@ -26,6 +35,8 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import json
 import os
 import tempfile
@@ -45,7 +56,8 @@ __all__ = [
 
 _NET_FORMAT = "jrelu.network"
 _CKPT_FORMAT = "jrelu.checkpoint"
-_VERSION = 1
+_VERSION = 2  # 2: meta carries a SHA-256 checksum of the arrays; 1 (jrelu 0.1): none
+_CHECKSUM = "sha256"
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO], Any], *,
@@ -129,8 +141,98 @@ def _metadata(metadata) -> dict:
 # -- file layout -----------------------------------------------------------------------------
 
 
-def _atomic_savez(path, arrays: dict) -> None:
+def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
+    r"""The checksum stored in a jrelu file: SHA-256 over every array but ``meta``.
+
+    The arrays are taken in sorted name order; for each, the hash is fed its name, its
+    dtype (``dtype.str``, e.g. ``'<f8'``), its shape and its bytes (C order), each field
+    followed by a NUL byte. So a changed bit in any array, a renamed, added or removed
+    array, or a changed dtype or shape changes the checksum.
+
+    Args:
+      arrays: the file's arrays by name (``meta`` is ignored).
+
+    Returns:
+      ``"sha256:"`` followed by 64 hexadecimal digits.
+
+    Example:
+      >>> c = _checksum({"A_1": np.zeros((2, 2)), "b_1": np.zeros(2)})
+      >>> c.startswith("sha256:"), len(c)
+      (True, 71)
+    """
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        if name == "meta":
+            continue
+        a = np.ascontiguousarray(arrays[name])
+        for part in (name.encode(), a.dtype.str.encode(), repr(a.shape).encode(), a.tobytes()):
+            h.update(part)
+            h.update(b"\0")
+    return f"{_CHECKSUM}:{h.hexdigest()}"
+
+
+def _atomic_savez(path, arrays: dict, meta: dict) -> None:
+    """Write ``arrays`` and the JSON ``meta`` (plus the arrays' checksum) atomically."""
+    meta = {**meta, "checksum": _checksum(arrays)}
+    arrays = {**arrays, "meta": np.array(json.dumps(meta))}
     atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+class _FormatError(ValueError):
+    """A file that is not a readable jrelu file (re-raised with the path by :func:`_read`)."""
+
+
+def _read(path: str, fmt: str) -> tuple[dict, dict]:
+    """Every array of the jrelu file ``path`` and its checked meta, or one ValueError.
+
+    The file is only read (never changed). Any defect of the format becomes a ValueError
+    ``"<path>: <what is wrong>"`` (one line); an OSError (missing or unreadable file)
+    propagates.
+    """
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        if not raw:
+            raise _FormatError("empty file (0 bytes); not a jrelu file")
+        if not raw.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # numpy's own zip test
+            raise _FormatError("not a jrelu file (not an .npz zip archive)")
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+                if not isinstance(data, np.lib.npyio.NpzFile):  # pragma: no cover - PK prefix
+                    raise _FormatError("not a jrelu file (not an .npz zip archive)")
+                names = list(data.files)
+                arrays = {}
+                for name in names:
+                    try:
+                        arrays[name] = data[name]
+                    except ValueError as e:
+                        if "pickle" in str(e) or "Object arrays" in str(e):
+                            raise _FormatError(f"entry {name!r} holds Python objects (pickled "
+                                               "data) or has a damaged header; jrelu files "
+                                               "never contain pickled data") from None
+                        raise
+        except _FormatError:
+            raise
+        except Exception as e:  # zipfile, zlib, struct, npy-header errors: a damaged archive
+            why = (f"{type(e).__name__}: {_one_line(e)}" if "pickle" not in str(e) else
+                   "damaged archive")
+            raise _FormatError(f"truncated or corrupt file ({why})") from None
+        meta = _meta(arrays, fmt)
+        if meta["version"] >= 2:
+            stored = meta.get("checksum")
+            if not isinstance(stored, str):
+                raise _FormatError(f"format version {meta['version']} file without a checksum; "
+                                   "corrupt file")
+            if _checksum(arrays) != stored:
+                raise _FormatError("checksum mismatch: the arrays were changed or damaged "
+                                   "after the file was written")
+    except _FormatError as e:
+        raise ValueError(f"{path}: {e}") from None
+    return arrays, meta
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200]
 
 
 def _network_arrays(net: Network, prefix: str = "") -> dict:
@@ -146,22 +248,44 @@ def _read_network(data, prefix: str, path) -> Network:
     while f"{prefix}A_{k}" in data:
         if f"{prefix}b_{k}" not in data:
             raise ValueError(f"{path}: has {prefix}A_{k} but no {prefix}b_{k}")
-        layers.append((jnp.asarray(data[f"{prefix}A_{k}"]), jnp.asarray(data[f"{prefix}b_{k}"])))
+        A, b = data[f"{prefix}A_{k}"], data[f"{prefix}b_{k}"]
+        if (A.ndim != 2 or b.ndim != 1 or A.shape[0] != b.shape[0]
+                or not np.issubdtype(A.dtype, np.floating) or A.dtype != b.dtype
+                or (layers and layers[-1][0].shape[0] != A.shape[1])):
+            raise ValueError(f"{path}: layer {k} ({prefix}A_{k} {A.dtype}{list(A.shape)}, "
+                             f"{prefix}b_{k} {b.dtype}{list(b.shape)}) is not a layer of a "
+                             "network; corrupt file")
+        layers.append((jnp.asarray(A), jnp.asarray(b)))
         k += 1
     if not layers:
         raise ValueError(f"{path}: no network layers ({prefix}A_1, {prefix}b_1, ...) found")
     return Network(layers)
 
 
-def _meta(data, path, fmt):
+def _meta(data, fmt):
     if "meta" not in data:
-        raise ValueError(f"{path}: not a {fmt} file (no 'meta' entry)")
-    meta = json.loads(str(data["meta"]))
+        raise _FormatError(f"not a {fmt} file (no 'meta' entry)")
+    m = data["meta"]
+    try:
+        meta = json.loads(str(m)) if m.shape == () and m.dtype.kind == "U" else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise _FormatError(f"not a {fmt} file ('meta' is not a JSON object)")
     if meta.get("format") != fmt:
-        raise ValueError(f"{path}: expected a {fmt} file, found format {meta.get('format')!r}")
-    if meta.get("version", 0) > _VERSION:
-        raise ValueError(f"{path}: file version {meta['version']} is newer than this jrelu "
-                         f"supports ({_VERSION})")
+        raise _FormatError(f"expected a {fmt} file, found format {meta.get('format')!r}")
+    version = meta.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _FormatError(f"unknown format version {version!r} (this jrelu reads versions "
+                           f"1 to {_VERSION})")
+    if version > _VERSION:
+        raise _FormatError(f"file version {version} is newer than this jrelu supports "
+                           f"({_VERSION}); upgrade jrelu")
+    needed = {_NET_FORMAT: {"widths": list, "metadata": dict},
+              _CKPT_FORMAT: {"step": int, "opt_leaves": int, "metadata": dict}}[fmt]
+    for k, tp in needed.items():
+        if not isinstance(meta.get(k), tp) or isinstance(meta.get(k), bool):
+            raise _FormatError(f"'meta' has no valid {k!r} entry; corrupt file")
     return meta
 
 
@@ -173,10 +297,16 @@ def _key_arrays(key) -> dict:
     return {"key_data": np.asarray(key), "key_impl": np.array("")}
 
 
-def _restore_key(data):
+def _restore_key(data, path):
+    if "key_data" not in data or "key_impl" not in data:
+        raise ValueError(f"{path}: no PRNG key (key_data, key_impl) stored; corrupt file")
     impl = str(data["key_impl"])
     raw = jnp.asarray(data["key_data"])
-    return jax.random.wrap_key_data(raw, impl=impl) if impl else raw
+    try:
+        return jax.random.wrap_key_data(raw, impl=impl) if impl else raw
+    except Exception as e:
+        raise ValueError(f"{path}: the stored PRNG key cannot be restored "
+                         f"({_one_line(e)}); corrupt file") from None
 
 
 # -- networks --------------------------------------------------------------------------------
@@ -189,8 +319,9 @@ def save_network(path: str | os.PathLike, net: Network, *,
     For :math:`\Phi=((A_1,b_1),\dots,(A_L,b_L))` the file holds the entries
     ``A_k`` (shape :math:`(N_k, N_{k-1})`) and ``b_k`` (shape :math:`(N_k,)`) for
     :math:`k=1,\dots,L`, stored bit for bit in the network's dtype, and ``meta``: a JSON
-    object with the format name, its version, the widths :math:`(N_0,\dots,N_L)`, the dtype
-    and ``metadata``. The file is written atomically (:func:`atomic_write`).
+    object with the format name, its version, the widths :math:`(N_0,\dots,N_L)`, the dtype,
+    ``metadata`` and the SHA-256 ``checksum`` of the arrays. The file is written atomically
+    (:func:`atomic_write`).
 
     Args:
       path: the destination file (``str`` or ``os.PathLike``; ``.npz`` by convention).
@@ -219,7 +350,7 @@ def save_network(path: str | os.PathLike, net: Network, *,
     user = _metadata(metadata)
     meta = {"format": _NET_FORMAT, "version": _VERSION, "widths": list(net.widths),
             "dtype": str(net.dtype), "metadata": user}
-    _atomic_savez(path, {**_network_arrays(net), "meta": np.array(json.dumps(meta))})
+    _atomic_savez(path, _network_arrays(net), meta)
 
 
 def load_network(path: str | os.PathLike) -> Network:
@@ -236,9 +367,11 @@ def load_network(path: str | os.PathLike) -> Network:
 
     Raises:
       TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
-      ValueError: the file is not a jrelu network file (e.g. a checkpoint), was written by
-        a newer jrelu, or its arrays do not match its stored widths.
-      OSError: the file cannot be read.
+      ValueError: one line starting with the path: the file is not a jrelu network file
+        (empty, not an ``.npz`` archive, pickled objects, a checkpoint), is truncated or
+        corrupt, fails its checksum, was written by a newer jrelu (or has an unknown format
+        version), or its arrays do not match its stored widths. The file is left as it was.
+      OSError: the file does not exist or cannot be read.
 
     Example:
       >>> import os, tempfile
@@ -252,9 +385,8 @@ def load_network(path: str | os.PathLike) -> Network:
       True
     """
     path = _fspath(path)
-    with np.load(path, allow_pickle=False) as data:
-        meta = _meta(data, path, _NET_FORMAT)
-        net = _read_network(data, "", path)
+    data, meta = _read(path, _NET_FORMAT)
+    net = _read_network(data, "", path)
     if list(net.widths) != meta["widths"]:
         raise ValueError(f"{path}: stored widths {meta['widths']} do not match the arrays "
                          f"{list(net.widths)}")
@@ -264,8 +396,9 @@ def load_network(path: str | os.PathLike) -> Network:
 def load_network_metadata(path: str | os.PathLike) -> dict:
     r"""Read the user's metadata of a network file, as given to :func:`save_network`.
 
-    Only the JSON entry ``meta`` is read (not the arrays). The result is the user's own data
-    (a ``dict`` parsed from JSON, ``{}`` if none was saved), not a jrelu result type.
+    The file is checked as by :func:`load_network` (checksum included). The result is the
+    user's own data (a ``dict`` parsed from JSON, ``{}`` if none was saved), not a jrelu
+    result type.
 
     Args:
       path: a file written by :func:`save_network`.
@@ -275,8 +408,10 @@ def load_network_metadata(path: str | os.PathLike) -> dict:
 
     Raises:
       TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
-      ValueError: the file is not a jrelu network file or was written by a newer jrelu.
-      OSError: the file cannot be read.
+      ValueError: one line starting with the path: the file is not a jrelu network file,
+        is truncated or corrupt, fails its checksum, or has an unknown or newer format
+        version (the whole file is checked, not only ``meta``). The file is left as it was.
+      OSError: the file does not exist or cannot be read.
 
     Example:
       >>> import os, tempfile
@@ -287,8 +422,7 @@ def load_network_metadata(path: str | os.PathLike) -> dict:
       {'note': 'x', 'steps': 3}
     """
     path = _fspath(path)
-    with np.load(path, allow_pickle=False) as data:
-        meta = _meta(data, path, _NET_FORMAT)
+    _, meta = _read(path, _NET_FORMAT)
     return meta["metadata"]
 
 
@@ -375,7 +509,8 @@ def save_checkpoint(path: str | os.PathLike, net: Network, *, opt_state: Any, st
     The file holds ``net/A_k``, ``net/b_k`` (the layers of :math:`\Phi`), ``opt/i`` (the
     i-th leaf of ``opt_state`` in ``jax.tree_util`` order), ``key_data`` and ``key_impl``,
     ``extra/<name>`` for each extra array and a JSON ``meta`` (format, version, step, number
-    of optimizer leaves, ``metadata``). Arrays are stored bit for bit.
+    of optimizer leaves, ``metadata``, the arrays' SHA-256 ``checksum``). Arrays are stored
+    bit for bit. An interrupted write leaves the previous checkpoint intact.
 
     Args:
       path: the destination file (``str`` or ``os.PathLike``; ``.npz`` by convention).
@@ -429,8 +564,7 @@ def save_checkpoint(path: str | os.PathLike, net: Network, *, opt_state: Any, st
         arrays[f"extra/{name}"] = np.asarray(value)
     meta = {"format": _CKPT_FORMAT, "version": _VERSION, "step": step,
             "opt_leaves": len(leaves), "metadata": user}
-    arrays["meta"] = np.array(json.dumps(meta))
-    _atomic_savez(path, arrays)
+    _atomic_savez(path, arrays, meta)
 
 
 def load_checkpoint(path: str | os.PathLike, *, opt_state_template: Any = None) -> Checkpoint:
@@ -451,10 +585,12 @@ def load_checkpoint(path: str | os.PathLike, *, opt_state_template: Any = None) 
 
     Raises:
       TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
-      ValueError: the file is not a jrelu checkpoint (e.g. a network file), was written by a
-        newer jrelu, or the template does not match the stored optimizer state (number of
-        leaves, shapes or dtypes).
-      OSError: the file cannot be read.
+      ValueError: one line starting with the path: the file is not a jrelu checkpoint
+        (empty, not an ``.npz`` archive, pickled objects, a network file), is truncated or
+        corrupt, fails its checksum, was written by a newer jrelu (or has an unknown format
+        version), or the template does not match the stored optimizer state (number of
+        leaves, shapes or dtypes). The file is left as it was.
+      OSError: the file does not exist or cannot be read.
 
     Example:
       >>> import os, tempfile, optax
@@ -470,13 +606,16 @@ def load_checkpoint(path: str | os.PathLike, *, opt_state_template: Any = None) 
       True
     """
     path = _fspath(path)
-    with np.load(path, allow_pickle=False) as data:
-        meta = _meta(data, path, _CKPT_FORMAT)
-        net = _read_network(data, "net/", path)
-        key = _restore_key(data)
-        leaves = [data[f"opt/{i}"] for i in range(meta["opt_leaves"])]
-        extra = {name[len("extra/"):]: np.array(data[name]) for name in data.files
-                 if name.startswith("extra/")}
+    data, meta = _read(path, _CKPT_FORMAT)
+    net = _read_network(data, "net/", path)
+    key = _restore_key(data, path)
+    missing = [f"opt/{i}" for i in range(meta["opt_leaves"]) if f"opt/{i}" not in data]
+    if missing or meta["step"] < 0:
+        raise ValueError(f"{path}: optimizer state arrays {missing} missing or negative step; "
+                         "corrupt file")
+    leaves = [data[f"opt/{i}"] for i in range(meta["opt_leaves"])]
+    extra = {name[len("extra/"):]: np.array(data[name]) for name in data
+             if name.startswith("extra/")}
     opt_state = None
     if opt_state_template is not None:
         tmpl_leaves, treedef = jax.tree_util.tree_flatten(opt_state_template)

@@ -220,7 +220,6 @@ _NAMED = {loss.name: loss for loss in (mse, huber, softmax_cross_entropy)}
 NAMES: tuple[str, ...] = tuple(_NAMED)
 
 
-@functools.lru_cache(maxsize=64)
 def from_callable(fn: Callable) -> Loss:
     r"""The :class:`Loss` of a user function ``fn(p, y) -> scalar`` for one sample.
 
@@ -228,7 +227,7 @@ def from_callable(fn: Callable) -> Loss:
         \nabla_1\mathfrak L=\mathtt{jax.grad(fn)}(p,y).
 
     ``fn`` should be C¹ in p (the generalized gradient needs :math:`\nabla_1\mathfrak L`).
-    The result is cached per function, so jit caches keyed on it stay warm.
+    The result is cached per (hashable) function, so jit caches keyed on it stay warm.
 
     Args:
       fn: ``fn(p, y) -> scalar`` with ``p`` of shape ``(N_L,)`` and ``y`` one target.
@@ -253,6 +252,14 @@ def from_callable(fn: Callable) -> Loss:
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}: {fn!r:.80}")
+    try:
+        hash(fn)
+    except TypeError:  # an unhashable callable object: not cached
+        return _loss_of_callable(fn)
+    return _cached_loss_of_callable(fn)
+
+
+def _loss_of_callable(fn: Callable) -> Loss:
     value = jax.vmap(fn)
     grad = jax.vmap(jax.grad(fn))
 
@@ -265,6 +272,9 @@ def from_callable(fn: Callable) -> Loss:
 
     return Loss("callable:" + getattr(fn, "__name__", "loss"), checked_value, grad,
                 targets="any")
+
+
+_cached_loss_of_callable = functools.lru_cache(maxsize=64)(_loss_of_callable)
 
 
 def resolve(loss) -> Loss:

@@ -18,7 +18,7 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -81,6 +81,8 @@ class Network:
         concrete arrays, so not inside ``jit``).
 
     Raises:
+      TypeError: if ``layers`` is not a sequence, an ``A_k`` or ``b_k`` is not a real
+        array, or ``check`` is not a bool.
       ValueError: for an empty layer list, a non-matrix ``A_k``, a bias whose length
         is not ``N_k``, consecutive layers whose shapes do not chain, or (with
         ``check=True``) a non-finite weight. The message names the layer (1-based,
@@ -96,7 +98,15 @@ class Network:
     __slots__ = ("layers",)
 
     def __init__(self, layers: Sequence[tuple[ArrayLike, ArrayLike]], *, check: bool = False):
-        layers = tuple(layers)
+        check = _checks.boolean("check", check)
+        if isinstance(layers, (str, bytes, dict)):
+            raise TypeError(f"layers must be a sequence of pairs (A_k, b_k), got "
+                            f"{_checks.type_name(layers)}")
+        try:
+            layers = tuple(layers)
+        except TypeError:
+            raise TypeError(f"layers must be a sequence of pairs (A_k, b_k), got "
+                            f"{_checks.type_name(layers)}: {layers!r:.80}") from None
         if not layers:
             raise ValueError("Network needs at least one layer; got an empty layer list")
         out = []
@@ -105,22 +115,25 @@ class Network:
                 A, b = pair
             except (TypeError, ValueError):
                 raise ValueError(
-                    f"layer {k}: expected a pair (A_{k}, b_{k}), got {pair!r}") from None
-            A, b = jnp.asarray(A), jnp.asarray(b)
+                    f"layers: layer {k}: expected a pair (A_{k}, b_{k}), got {pair!r}") from None
+            A = _checks.real_array(f"layers: layer {k}: A_{k}", A)
+            b = _checks.real_array(f"layers: layer {k}: b_{k}", b)
             if A.ndim != 2:
-                raise ValueError(f"layer {k}: A_{k} must be a matrix (N_{k}, N_{k-1}), "
+                raise ValueError(f"layers: layer {k}: A_{k} must be a matrix (N_{k}, N_{k-1}), "
                                  f"got shape {A.shape}")
             if b.shape != (A.shape[0],):
-                raise ValueError(f"layer {k}: b_{k} must have shape ({A.shape[0]},) to match "
+                raise ValueError(f"layers: layer {k}: b_{k} must have shape ({A.shape[0]},) to "
+                                 "match "
                                  f"A_{k} of shape {A.shape}, got shape {b.shape}")
             if out and A.shape[1] != out[-1][0].shape[0]:
                 raise ValueError(
-                    f"layer {k}: A_{k} has shape {A.shape}, so it expects {A.shape[1]} inputs, "
+                    f"layers: layer {k}: A_{k} has shape {A.shape}, so it expects "
+                    f"{A.shape[1]} inputs, "
                     f"but layer {k - 1} has A_{k - 1} of shape {out[-1][0].shape} with "
                     f"{out[-1][0].shape[0]} outputs")
             if check:
                 for name, arr in ((f"A_{k}", A), (f"b_{k}", b)):
-                    _checks.finite_array(f"layer {k}: {name}", arr)
+                    _checks.finite_array(f"layers: layer {k}: {name}", arr)
             out.append((A, b))
         self.layers = tuple(out)
 
@@ -239,11 +252,7 @@ def init(key: ArrayLike, widths: Sequence[int], *, dtype=None) -> Network:
         >>> net.widths, jrelu.num_params(net)
         ((3, 16, 1), 81)
     """
-    widths = tuple(widths)
-    if len(widths) < 2:
-        raise ValueError(f"widths must list at least (N_0, N_1), got {widths}")
-    for i, n in enumerate(widths):
-        _checks.positive_int(f"widths[{i}]", n)
+    widths = _widths(widths)
     _checks.prng_key("key", key)
     dtype = _checks.default_float_dtype(dtype)
     keys = jax.random.split(key, 2 * (len(widths) - 1))
@@ -257,24 +266,42 @@ def init(key: ArrayLike, widths: Sequence[int], *, dtype=None) -> Network:
     return Network(layers)
 
 
+def _widths(widths) -> tuple[int, ...]:
+    """``widths`` as a tuple of at least two integers >= 1 (TypeError/ValueError naming it)."""
+    if isinstance(widths, (str, bytes, dict)) or not isinstance(widths, Iterable):
+        raise TypeError(f"widths must be a sequence of integers (N_0, ..., N_L), got "
+                        f"{_checks.type_name(widths)}: {widths!r:.80}")
+    widths = tuple(widths)
+    if len(widths) < 2:
+        raise ValueError(f"widths must list at least (N_0, N_1), got {widths}")
+    return tuple(_checks.integer(f"widths[{i}]", n, min=1, max=_MAX_SIZE)
+                 for i, n in enumerate(widths))
+
+
+#: The largest width, dimension or depth accepted (beyond it JAX cannot index arrays).
+_MAX_SIZE = 2**31 - 1
+
+
 @_refs
-def check_input(net: Network, x: ArrayLike) -> jax.Array:
+def check_input(net: Network, x: ArrayLike, *, name: str = "x") -> jax.Array:
     r"""``x`` as an inexact array of shape ``(N_0,)`` or ``(..., N_0)`` for ``net``.
 
     .. math::
         x\in\mathbb R^{N_0}\quad\text{or}\quad x\in\mathbb R^{\dots\times N_0}.
 
     Integer inputs are converted to the network's dtype; the values are not checked
-    (this works under ``jit``).
+    (this works under ``jit``; NaN and ±inf pass through).
 
     Args:
       net: the network.
       x: points, shape ``(N_0,)`` or ``(..., N_0)``.
+      name: (keyword-only) the argument's name in error messages.
 
     Returns:
       ``x`` as a floating JAX array.
 
     Raises:
+      TypeError: if ``x`` is not a real array (a string, None, a bool or complex array).
       ValueError: if the last axis of ``x`` is not :math:`N_0` (or ``x`` is a scalar).
 
     Example:
@@ -282,9 +309,9 @@ def check_input(net: Network, x: ArrayLike) -> jax.Array:
         >>> jrelu.network.check_input(net, [[1, 2]]).shape
         (1, 2)
     """
-    x = jnp.asarray(x)
+    x = _checks.real_array(name, x)
     if x.ndim == 0 or x.shape[-1] != net.input_dim:
-        raise ValueError(f"input must have shape ({net.input_dim},) or (..., {net.input_dim}) "
+        raise ValueError(f"{name} must have shape ({net.input_dim},) or (..., {net.input_dim}) "
                          f"for a network with N_0 = {net.input_dim}, got shape {x.shape}")
     if not jnp.issubdtype(x.dtype, jnp.inexact):
         x = x.astype(net.dtype)
@@ -315,8 +342,8 @@ def preactivations(net: Network, x: ArrayLike, *,
       a tuple of L arrays, the k-th of shape ``(..., N_k)``.
 
     Raises:
-      TypeError: if ``net`` is not a :class:`Network` or ``activation`` not an
-        :class:`~jrelu.Activation`.
+      TypeError: if ``net`` is not a :class:`Network`, ``activation`` not an
+        :class:`~jrelu.Activation`, or ``x`` not a real array.
       ValueError: if the last axis of ``x`` is not :math:`N_0`.
 
     Example:
@@ -356,8 +383,8 @@ def realize(net: Network, x: ArrayLike, *, activation: Activation = relu) -> jax
       shape ``(N_L,)`` or ``(..., N_L)``.
 
     Raises:
-      TypeError: if ``net`` is not a :class:`Network` or ``activation`` not an
-        :class:`~jrelu.Activation`.
+      TypeError: if ``net`` is not a :class:`Network`, ``activation`` not an
+        :class:`~jrelu.Activation`, or ``x`` not a real array.
       ValueError: if the last axis of ``x`` is not :math:`N_0`.
 
     Example:
@@ -544,8 +571,8 @@ def identity(d: int, depth: int, *, dtype=None) -> Network:
         >>> net.widths, jrelu.realize(net, jnp.array([0.5, -4.0])).tolist()
         ((2, 4, 4, 2), [0.5, -4.0])
     """
-    _checks.positive_int("d (the identity dimension)", d)
-    _checks.positive_int("depth (of the identity)", depth)
+    _checks.integer("d (the identity dimension)", d, min=1, max=_MAX_SIZE)
+    _checks.integer("depth (of the identity)", depth, min=1, max=_MAX_SIZE)
     dtype = _checks.default_float_dtype(dtype)
     eye = jnp.eye(d, dtype=dtype)
     if depth == 1:
@@ -699,9 +726,11 @@ def linear_combination(coeffs: ArrayLike, nets: Sequence[Network]) -> Network:
       the :class:`Network`.
 
     Raises:
-      TypeError: if an element of ``nets`` is not a :class:`Network`.
-      ValueError: if the number of coefficients is not the number of networks, or the
-        input or output dimensions differ.
+      TypeError: if ``nets`` is not a sequence of :class:`Network` or ``coeffs`` not a
+        real array.
+      ValueError: if ``nets`` is empty, the number of coefficients is not the number of
+        networks, a (concrete) coefficient is not finite, or the input or output
+        dimensions differ.
 
     Example:
         >>> a = jrelu.Network([(jnp.array([[2.0]]), jnp.zeros(1))])
@@ -710,12 +739,18 @@ def linear_combination(coeffs: ArrayLike, nets: Sequence[Network]) -> Network:
         >>> jrelu.realize(net, jnp.array([3.0])).tolist()
         [0.0]
     """
+    if isinstance(nets, (Network, str, bytes, dict)) or not isinstance(nets, Iterable):
+        raise TypeError(f"nets must be a sequence of jrelu.Network, got "
+                        f"{_checks.type_name(nets)}: {nets!r:.80}")
     nets = list(nets)
+    if not nets:
+        raise ValueError("nets must hold at least one network, got an empty sequence")
     for i, n in enumerate(nets):
         _checks.network(f"nets[{i}]", n)
-    coeffs = jnp.asarray(coeffs)
+    coeffs = _checks.real_array("coeffs", coeffs)
+    _checks.finite_array("coeffs", coeffs)
     if coeffs.shape != (len(nets),):
-        raise ValueError(f"linear_combination needs one coefficient per network: got "
+        raise ValueError(f"coeffs must have one entry per network (linear_combination): got "
                          f"coefficients of shape {coeffs.shape} for {len(nets)} networks")
     outs = {n.output_dim for n in nets}
     if len(outs) > 1:
@@ -776,18 +811,21 @@ def unflatten(theta: ArrayLike, widths: Sequence[int]) -> Network:
       the :class:`Network`.
 
     Raises:
-      ValueError: if θ does not have shape ``(d,)``.
+      TypeError: if ``theta`` is not a real array or ``widths`` not a sequence of
+        integers.
+      ValueError: if θ does not have shape ``(d,)`` or a width is < 1.
 
     Example:
         >>> net = jrelu.unflatten(jnp.array([1.0, 2.0, 3.0]), (2, 1))
         >>> net.layers[0][0].tolist(), net.layers[0][1].tolist()
         ([[1.0, 2.0]], [3.0])
     """
-    widths = tuple(int(n) for n in widths)
-    theta = jnp.asarray(theta)
+    widths = _widths(widths)
+    theta = _checks.real_array("theta", theta)
     d = sum(widths[k] * (widths[k - 1] + 1) for k in range(1, len(widths)))
     if theta.shape != (d,):
-        raise ValueError(f"θ for widths {widths} must have shape ({d},), got {theta.shape}")
+        raise ValueError(f"theta (θ) for widths {widths} must have shape ({d},), got "
+                         f"{theta.shape}")
     layers, i = [], 0
     for k in range(1, len(widths)):
         n_out, n_in = widths[k], widths[k - 1]

@@ -47,8 +47,28 @@ _TIE = relu
 _ABS = Abs(deriv_at_kink=0.0)
 
 
-def _float_args(*args):
-    args = [jnp.asarray(a) for a in args]
+def _float_args(**named):
+    """The arguments as arrays of one floating dtype; TypeError naming a non-array."""
+    args = []
+    for name, a in named.items():
+        if isinstance(a, (str, bytes, dict)) or a is None or callable(a):
+            raise TypeError(f"{name} must be an array, got {type(a).__name__}: {a!r:.80}")
+        try:
+            arr = jnp.asarray(a)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name} must be an array of real numbers, got "
+                            f"{type(a).__name__} ({e})") from None
+        if arr.dtype == jnp.bool_ or not (jnp.issubdtype(arr.dtype, jnp.floating)
+                                          or jnp.issubdtype(arr.dtype, jnp.integer)):
+            raise TypeError(f"{name} must be a real array, got dtype {arr.dtype}")
+        args.append(arr)
+    if len(args) == 2:
+        try:
+            jnp.broadcast_shapes(args[0].shape, args[1].shape)
+        except ValueError:
+            n0, n1 = named
+            raise ValueError(f"{n0} and {n1} must broadcast together, got shapes "
+                             f"{args[0].shape} and {args[1].shape}") from None
     dtype = jnp.result_type(*args)
     if not jnp.issubdtype(dtype, jnp.inexact):
         dtype = jnp.result_type(float)
@@ -100,6 +120,8 @@ def maximum(a: ArrayLike, b: ArrayLike) -> jax.Array:
       ``jnp.maximum(a, b)``, of the broadcast shape (a floating dtype).
 
     Raises:
+      TypeError: if ``a`` or ``b`` is not a real array (a string, None, a bool or complex
+        array, ...).
       ValueError: if the shapes do not broadcast.
 
     Example:
@@ -111,7 +133,7 @@ def maximum(a: ArrayLike, b: ArrayLike) -> jax.Array:
         Berner, Elbrächter, Grohs, Jentzen (2019),
         `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    a, b = _float_args(a, b)
+    a, b = _float_args(a=a, b=b)
     a, b = jnp.broadcast_arrays(a, b)
     return _maximum(a, b)
 
@@ -132,6 +154,8 @@ def minimum(a: ArrayLike, b: ArrayLike) -> jax.Array:
       ``jnp.minimum(a, b)``, of the broadcast shape (a floating dtype).
 
     Raises:
+      TypeError: if ``a`` or ``b`` is not a real array (a string, None, a bool or complex
+        array, ...).
       ValueError: if the shapes do not broadcast.
 
     Example:
@@ -143,7 +167,7 @@ def minimum(a: ArrayLike, b: ArrayLike) -> jax.Array:
         Berner, Elbrächter, Grohs, Jentzen (2019),
         `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    a, b = _float_args(a, b)
+    a, b = _float_args(a=a, b=b)
     a, b = jnp.broadcast_arrays(a, b)
     return _minimum(a, b)
 
@@ -165,7 +189,8 @@ def abs(x: ArrayLike) -> jax.Array:  # noqa: A001 - mirrors jnp.abs
       ``jnp.abs(x)`` (a floating dtype).
 
     Raises:
-      TypeError: if ``x`` is not array-like.
+      TypeError: if ``x`` is not a real array (a string, None, a bool or complex array,
+        ...).
 
     Example:
         >>> from jrelu import ops
@@ -176,7 +201,7 @@ def abs(x: ArrayLike) -> jax.Array:  # noqa: A001 - mirrors jnp.abs
         Berner, Elbrächter, Grohs, Jentzen (2019),
         `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    (x,) = _float_args(x)
+    (x,) = _float_args(x=x)
     return _ABS(x)
 
 
@@ -200,6 +225,8 @@ def clip(x: ArrayLike, *, lo: ArrayLike | None = None,
       ``jnp.clip(x, lo, hi)`` (a floating dtype).
 
     Raises:
+      TypeError: if ``x``, ``lo`` or ``hi`` is not a real array (a string, a bool, a
+        complex array, ...).
       ValueError: if both bounds are None, or the shapes do not broadcast.
 
     Example:
@@ -215,9 +242,11 @@ def clip(x: ArrayLike, *, lo: ArrayLike | None = None,
     """
     if lo is None and hi is None:
         raise ValueError("clip needs at least one of lo and hi")
-    (x,) = _float_args(x)
+    (x,) = _float_args(x=x)
     if lo is not None:
+        _float_args(x=x, lo=lo)
         x = maximum(x, lo)
     if hi is not None:
+        _float_args(x=x, hi=hi)
         x = minimum(x, hi)
     return x

@@ -139,7 +139,7 @@ class Problem:
     box: tuple[float, float]
 
     def __post_init__(self):
-        object.__setattr__(self, "dim", _checks.positive_int("dim", self.dim))
+        object.__setattr__(self, "dim", _checks.size("dim", self.dim))
         object.__setattr__(self, "T", _checks.positive("T", self.T))
         try:
             a, b = self.box
@@ -196,8 +196,10 @@ class Problem:
 
         ``x`` has shape ``(d,)`` or ``(..., d)``; ``key`` is a PRNG key; ``Z`` is drawn
         with ``jax.random.normal(key, x.shape)``. Returns an array shaped like ``x``.
+        TypeError if ``key`` is not a PRNG key.
         """
         x = _check_points(self, x)
+        _checks.prng_key("key", key)
         z = jax.random.normal(key, x.shape, x.dtype)
         s, c = self.scale_shift(z)
         return s * x + c
@@ -205,8 +207,11 @@ class Problem:
     def sample_box(self, key, n: int, *, dtype=None) -> jax.Array:
         r""":math:`n` points uniform on :math:`[a,b]^d`, shape ``(n, d)``.
 
-        ``dtype`` defaults to JAX's default float dtype.
+        ``dtype`` defaults to JAX's default float dtype. TypeError if ``key`` is not a PRNG
+        key or ``n`` not an integer; ValueError if ``n`` < 1.
         """
+        _checks.prng_key("key", key)
+        n = _checks.size("n", n)
         dtype = _checks.default_float_dtype(dtype)
         a, b = self.box
         return jax.random.uniform(key, (n, self.dim), dtype, a, b)
@@ -529,8 +534,11 @@ def make_problem(name: str, **params) -> Problem:
       Beck, Becker, Grohs, Jaafari, Jentzen (2018),
       `arXiv:1806.00421 <https://arxiv.org/abs/1806.00421>`_.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a problem name (a string), one of {sorted(PROBLEMS)}, "
+                        f"got {type(name).__name__}: {name!r:.80}")
     if name not in PROBLEMS:
-        raise ValueError(f"unknown problem {name!r}; available: {sorted(PROBLEMS)}")
+        raise ValueError(f"name must be one of {sorted(PROBLEMS)}: unknown problem {name!r}")
     cls = PROBLEMS[name]
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - fields)
@@ -683,7 +691,8 @@ def path_maps(problem: Problem, n: int, *, key, dtype=None):
       `arXiv:1806.00421 <https://arxiv.org/abs/1806.00421>`_.
     """
     _check_problem("problem", problem)
-    n = _checks.positive_int("n", n)
+    n = _checks.size("n", n)
+    _checks.prng_key("key", key)
     dtype = _checks.default_float_dtype(dtype)
     z = jax.random.normal(key, (n, problem.dim), dtype)
     return problem.scale_shift(z)

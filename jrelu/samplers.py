@@ -4,9 +4,13 @@ A sampler is a frozen dataclass with a dimension ``dim`` (:math:`d`). Point :mat
 depends only on ``(key, i)``: random samplers draw it from ``jax.random.fold_in(key, i)``,
 and :class:`Halton` and :class:`TensorGrid` are functions of :math:`i`. So any range of
 indices can be generated on its own, which is what lets :func:`jrelu.error_sweep` evaluate
-a sample in chunks, across devices, and resume after an interruption. (In floating point,
-a computed coordinate can differ in the last bit between batches of different sizes,
-because XLA compiles a different program for each shape.)
+a sample in chunks, across devices, and resume after an interruption.
+
+Every sampler computes its points in fixed blocks of 64 indices (``SAMPLE_BLOCK``), in one
+compiled program whatever the number of points asked for (the tail block is padded). So a
+computed point is bitwise the same whether it is drawn alone or with others, eagerly or
+under ``jit``, and inside :func:`jrelu.error_sweep`: ``sampler(key, n)[i]`` is the sweep's
+point :math:`x_i` (drawn in the network's dtype).
 
 * ``sampler(key, n, *, dtype=None)``: the points with indices :math:`0,\dots,n-1`, shape
   ``(n, dim)``;
@@ -22,7 +26,9 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -38,13 +44,15 @@ __all__ = [
     "RadialShells",
     "Halton",
     "TensorGrid",
-    "FixedPoints",
+    "FromFunction",
 ]
 
 
 def _as_float_tuple(name: str, value, dim: int) -> tuple[float, ...]:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number or an array of shape ({dim},), got bool")
+    if isinstance(value, (bool, str, bytes)) or isinstance(value, (list, tuple)) and any(
+            isinstance(v, (bool, str, bytes)) for v in value):
+        raise TypeError(f"{name} must be a number or an array of shape ({dim},), got "
+                        f"{type(value).__name__}: {value!r:.80}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -59,8 +67,48 @@ def _as_float_tuple(name: str, value, dim: int) -> tuple[float, ...]:
     return tuple(float(v) for v in arr)
 
 
+#: Points per sampling block: every sampler evaluates its points in blocks of this many
+#: indices (a fixed shape, so a point's bits do not depend on the batch it is drawn in).
+SAMPLE_BLOCK = 64
+
+
 def _per_point_keys(key, index):
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
+
+
+def _blocked_points(sampler, key, index, dtype):
+    """``sampler._points`` over fixed blocks of SAMPLE_BLOCK indices (``lax.map``, at least
+    two blocks, so XLA compiles the block as a loop body of its own in every context)."""
+    n, b = index.shape[0], SAMPLE_BLOCK
+    nb = max(2, -(-n // b))
+    padded = jnp.concatenate([index, jnp.zeros(nb * b - n, index.dtype)]).reshape(nb, b)
+    out = jax.lax.map(lambda ib: sampler._points(key, ib, dtype), padded)
+    return out.reshape((nb * b,) + out.shape[2:])[:n]
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _jit_points(sampler, key, index, dtype):
+    return _blocked_points(sampler, key, index, dtype)
+
+
+def _check_fits(name: str, values, dtype) -> None:
+    """ValueError if a finite float64 parameter overflows the sampling dtype."""
+    v = np.asarray(values, np.float64)
+    with np.errstate(over="ignore"):
+        ok = np.all(np.isfinite(v.astype(dtype)))
+    if not ok:
+        raise ValueError(f"{name} = {v.tolist()} does not fit in {np.dtype(dtype).name} "
+                         f"(largest {float(np.finfo(dtype).max):.4g}); sample in a wider dtype")
+
+
+def _scaled_norm(v: np.ndarray) -> float:
+    """The Euclidean norm of a float64 vector without spurious overflow or underflow
+    (``inf`` only if the true norm exceeds the float64 range)."""
+    m = float(np.max(np.abs(v))) if v.size else 0.0
+    if m == 0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(m * np.sqrt(np.sum((v / m) ** 2)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,11 +139,18 @@ class Sampler:
     #: Number of points the sampler has (a tensor grid), or None if unbounded.
     size = None
 
+    #: False for the deterministic samplers (their points ignore the key; None is fine).
+    uses_key: ClassVar[bool] = True
+
     def __post_init__(self):
-        object.__setattr__(self, "dim", _checks.positive_int("dim", self.dim))
+        object.__setattr__(self, "dim", _checks.size("dim", self.dim))
 
     def points(self, key: ArrayLike, index: ArrayLike, *, dtype=None) -> jax.Array:
         r"""The points :math:`x_i` for the global indices ``index``.
+
+        The points are computed in fixed blocks of 64 indices by one
+        compiled program, so :math:`x_i` is bitwise the same for any ``index`` array that
+        contains i, eagerly or under ``jit``.
 
         Args:
           key: a PRNG key (unused by the deterministic samplers; None is then fine).
@@ -104,8 +159,25 @@ class Sampler:
 
         Returns:
           shape ``(n, dim)``.
+
+        Raises:
+          TypeError: ``index`` is not an integer array.
+          ValueError: ``index`` is not 1-d, or a parameter of the sampler does not fit in
+            ``dtype``.
         """
-        return self._points(key, jnp.asarray(index), _checks.default_float_dtype(dtype))
+        index = jnp.asarray(index)
+        if not jnp.issubdtype(index.dtype, jnp.integer):
+            raise TypeError(f"index must be an integer array, got dtype {index.dtype}")
+        if index.ndim != 1:
+            raise ValueError(f"index must have shape (n,), got shape {index.shape}")
+        if self.uses_key:
+            _checks.prng_key("key", key)
+        dtype = _checks.default_float_dtype(dtype)
+        try:
+            hash(self)
+        except TypeError:  # an unhashable subclass: the same blocks, traced inline
+            return _blocked_points(self, key, index, dtype)
+        return _jit_points(self, key, index, dtype)
 
     def _points(self, key, index: jax.Array, dtype) -> jax.Array:
         """What a subclass implements: :meth:`points` with an index array and a dtype."""
@@ -114,11 +186,19 @@ class Sampler:
     def __call__(self, key: ArrayLike, n: int, *, dtype=None) -> jax.Array:
         r"""The points :math:`x_0,\dots,x_{n-1}`, shape ``(n, dim)``.
 
+        Point i is bitwise the point :math:`x_i` of :meth:`points` and of
+        :func:`jrelu.error_sweep` (with ``dtype`` the network's), eagerly or under ``jit``.
+
         Args:
           key: a PRNG key (unused by the deterministic samplers; None is then fine).
-          n: the number of points.
+          n: the number of points (an integer >= 0).
           dtype: the float dtype of the points (default: JAX's default float dtype).
+
+        Raises:
+          TypeError: ``n`` is not an integer.
+          ValueError: ``n`` < 0.
         """
+        n = _checks.integer("n", n, min=0)
         return self.points(key, jnp.arange(n), dtype=dtype)
 
     def radial_edges(self) -> np.ndarray | None:
@@ -169,6 +249,7 @@ class UniformBox(Sampler):
         object.__setattr__(self, "high", hi)
 
     def _points(self, key, index, dtype):
+        _check_fits("low, high", self.low + self.high, dtype)
         u = jax.vmap(lambda k: jax.random.uniform(k, (self.dim,), dtype))(
             _per_point_keys(key, index))
         lo, hi = jnp.asarray(self.low, dtype), jnp.asarray(self.high, dtype)
@@ -176,8 +257,9 @@ class UniformBox(Sampler):
 
     def radial_edges(self) -> np.ndarray | None:
         r"""13 log-spaced edges from :math:`r/2^{12}` to r, the largest :math:`\|x\|_2` in the
-        box."""
-        r = float(np.linalg.norm(np.maximum(np.abs(self.low), np.abs(self.high))))
+        box (at most the largest float64)."""
+        r = _scaled_norm(np.maximum(np.abs(self.low), np.abs(self.high)))
+        r = min(r, float(np.finfo(np.float64).max))
         return None if r == 0 else np.geomspace(r / 2**12, r, 13)
 
 
@@ -214,6 +296,7 @@ class Gaussian(Sampler):
         object.__setattr__(self, "std", _checks.positive("std", self.std))
 
     def _points(self, key, index, dtype):
+        _check_fits("mean, std", self.mean + (self.std,), dtype)
         z = jax.vmap(lambda k: jax.random.normal(k, (self.dim,), dtype))(
             _per_point_keys(key, index))
         return jnp.asarray(self.mean, dtype) + jnp.asarray(self.std, dtype) * z
@@ -267,7 +350,7 @@ class RadialShells(Sampler):
         r_min = _checks.positive("r_min", self.r_min)
         if r_min > r_max:
             raise ValueError(f"r_min must be <= r_max, got r_min={r_min}, r_max={r_max}")
-        m = _checks.positive_int("num_shells", self.num_shells)
+        m = _checks.size("num_shells", self.num_shells)
         if m == 1 and r_min != r_max:
             raise ValueError(f"num_shells = 1 needs r_min == r_max, got r_min={r_min}, "
                              f"r_max={r_max}")
@@ -280,19 +363,27 @@ class RadialShells(Sampler):
         return np.geomspace(self.r_min, self.r_max, self.num_shells)
 
     def _points(self, key, index, dtype):
+        radii = self.radii()
+        _check_fits("r_max", self.r_max, dtype)
+        if np.any(radii.astype(dtype) == 0):
+            raise ValueError(f"r_min = {self.r_min} underflows to 0 in {np.dtype(dtype).name}; "
+                             "sample in a wider dtype")
         z = jax.vmap(lambda k: jax.random.normal(k, (self.dim,), dtype))(
             _per_point_keys(key, index))
         u = z / jnp.linalg.norm(z, axis=-1, keepdims=True)
-        r = jnp.asarray(self.radii(), dtype)[index % self.num_shells]
+        r = jnp.asarray(radii, dtype)[index % self.num_shells]
         return r[:, None] * u
 
     def radial_edges(self) -> np.ndarray:
-        r"""One bin per shell: edges at the geometric means of neighbouring radii,
-        :math:`r_0/2` and :math:`2r_{m-1}`."""
+        r"""One bin per shell: edges at the geometric means :math:`\sqrt{r_{j-1}}\sqrt{r_j}`
+        of neighbouring radii, :math:`r_0/2` and :math:`2r_{m-1}` (an end edge that is not a
+        positive finite float64 is left out: its shell then reaches 0 or infinity)."""
         r = self.radii()
-        if len(r) == 1:
-            return np.array([r[0] / 2, r[0] * 2])
-        return np.concatenate([[r[0] / 2], np.sqrt(r[1:] * r[:-1]), [r[-1] * 2]])
+        mids = np.sqrt(r[1:]) * np.sqrt(r[:-1])  # no overflow for any float64 radii
+        with np.errstate(over="ignore"):
+            ends = [r[0] / 2], [r[-1] * 2]
+        edges = np.concatenate([ends[0], mids, ends[1]])
+        return edges[np.isfinite(edges) & (edges > 0)]
 
 
 def _first_primes(n: int) -> list[int]:
@@ -334,6 +425,8 @@ class Halton(Sampler):
       [[0.5, 0.333...], [0.25, 0.666...], [0.75, 0.111...]]
     """
 
+    uses_key: ClassVar[bool] = False
+
     _: dataclasses.KW_ONLY
     low: float | tuple = 0.0
     high: float | tuple = 1.0
@@ -346,6 +439,7 @@ class Halton(Sampler):
         object.__setattr__(self, "scramble", bool(self.scramble))
 
     def _points(self, key, index, dtype):
+        _check_fits("low, high", self.low + self.high, dtype)
         base = jnp.asarray(_first_primes(self.dim), index.dtype)
         n0 = jnp.broadcast_to((index + 1)[:, None], index.shape + (self.dim,))
         inv_base = 1.0 / base.astype(dtype)
@@ -395,6 +489,8 @@ class TensorGrid(Sampler):
       (9, [[-1.0, -1.0], [-1.0, 0.0], [-1.0, 1.0], [0.0, -1.0]])
     """
 
+    uses_key: ClassVar[bool] = False
+
     _: dataclasses.KW_ONLY
     num_per_axis: int = 2
     low: float | tuple = 0.0
@@ -416,6 +512,7 @@ class TensorGrid(Sampler):
         return self.num_per_axis**self.dim
 
     def _points(self, key, index, dtype):
+        _check_fits("low, high", self.low + self.high, dtype)
         m = self.num_per_axis
         cap = int(jnp.iinfo(index.dtype).max)  # a divisor > every index gives digit 0 anyway
         div = jnp.asarray([min(m ** (self.dim - 1 - j), cap) for j in range(self.dim)],
@@ -428,7 +525,7 @@ class TensorGrid(Sampler):
 
 
 @dataclasses.dataclass(frozen=True)
-class FixedPoints(Sampler):
+class FromFunction(Sampler):
     r"""A user-defined random sampler: point i is ``fn(fold_in(key, i))``.
 
     .. math::
@@ -448,7 +545,7 @@ class FixedPoints(Sampler):
       ValueError: ``dim`` < 1; when sampling, ``fn`` returns the wrong shape.
 
     Example:
-      >>> s = jrelu.samplers.FixedPoints(2, lambda k: jax.random.laplace(k, (2,)), name="laplace")
+      >>> s = jrelu.samplers.FromFunction(2, lambda k: jax.random.laplace(k, (2,)), name="laplace")
       >>> s(jax.random.key(0), 5).shape, s.describe()["name"]
       ((5, 2), 'laplace')
     """
@@ -470,4 +567,4 @@ class FixedPoints(Sampler):
     def describe(self) -> dict:
         """A JSON-able description: class name, ``dim``, the name of ``fn`` and ``name``."""
         fn = getattr(self.fn, "__qualname__", type(self.fn).__name__)
-        return {"sampler": "FixedPoints", "dim": self.dim, "fn": fn, "name": self.name}
+        return {"sampler": "FromFunction", "dim": self.dim, "fn": fn, "name": self.name}

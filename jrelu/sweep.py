@@ -61,6 +61,10 @@ __all__ = [
     "error_sweep",
 ]
 
+#: Points per evaluation block of :func:`error_sweep`: every per-point number is computed
+#: by one compiled block of this many points, whatever the chunk size or device layout.
+EVAL_BLOCK = 512
+
 _REFERENCE = ("Berner, Elbrächter, Grohs, Jentzen (2019), "
               "`arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_")
 
@@ -74,19 +78,23 @@ class PointwiseErrors(NamedTuple):
     For points ``x`` of shape ``(..., N_0)`` (batch shape ``...``):
 
     Attributes:
-      norm: :math:`\|x\|_2`, shape ``(...)``.
-      weight: :math:`1+\|x\|_2^\kappa`, shape ``(...)``.
+      norm: :math:`\|x\|_2`, shape ``(...)``, computed with scaling: no spurious overflow
+        or underflow (``inf`` only if the true norm exceeds the dtype).
+      weight: :math:`1+\|x\|_2^\kappa`, shape ``(...)`` (``inf`` where it exceeds the
+        dtype; the weighted errors are then still computed without overflow).
       value: :math:`R\Phi(x)`, shape ``(..., N_L)``.
       target_value: :math:`f(x)`, shape ``(..., N_L)``.
       value_error: :math:`\|f(x)-R\Phi(x)\|_2`, shape ``(...)``.
-      weighted_value_error: ``value_error / weight``, shape ``(...)``.
+      weighted_value_error: ``value_error / weight``, shape ``(...)`` (where ``weight``
+        overflows to ``inf``, the true quotient, computed without overflow).
       derivative: :math:`D^N\Phi(x)`, shape ``(..., N_L, N_0)`` (None if
         ``derivative=False``).
       target_derivative: :math:`\nabla f(x)`, shape ``(..., N_L, N_0)`` (or None).
       derivative_error: :math:`\|\nabla f(x)-D^N\Phi(x)\|_F`, shape ``(...)`` (or None).
       weighted_derivative_error: ``derivative_error / weight`` (or None).
       finite: bool, shape ``(...)``: every entry of :math:`f(x)`, :math:`R\Phi(x)` (and
-        of :math:`\nabla f(x)`, :math:`D^N\Phi(x)`) is finite.
+        of :math:`\nabla f(x)`, :math:`D^N\Phi(x)`) is finite, and so are the norm and
+        the (weighted) errors, i.e. no true quantity overflows the dtype.
 
     Example:
       >>> net = jrelu.init(jax.random.key(0), (2, 8, 1))
@@ -151,6 +159,47 @@ def _target_fns(target, target_grad, n0: int, nl: int, dtype, with_derivative: b
     return f, (lambda x: jnp.reshape(grad(x), (nl, n0))), scalar
 
 
+def _pow2(k, dtype):
+    """2^k exactly, for integer k in the normal exponent range of ``dtype``."""
+    fi = jnp.finfo(dtype)
+    itype = jnp.int32 if fi.bits == 32 else jnp.int64
+    bits = (k.astype(itype) + (fi.maxexp - 1)) << fi.nmant
+    return jax.lax.bitcast_convert_type(bits, dtype)
+
+
+def _scale(v, k):
+    """v · 2^k by two exact power-of-two products (k within ±2 exponent ranges)."""
+    k1 = k // 2
+    return v * _pow2(k1, v.dtype) * _pow2(k - k1, v.dtype)
+
+
+def _scaled_norm(v, axes):
+    r"""The Euclidean norm over ``axes`` without spurious overflow or underflow.
+
+    :math:`\|v\|=2^e\|2^{-e}v\|` with :math:`2^e` the binary exponent of
+    :math:`\max|v_j|`: the scalings are exact, so the result equals
+    ``sqrt(sum(v * v))`` bit for bit wherever that does not over- or underflow, and it is
+    ``inf`` only if the true norm exceeds the dtype's range.
+    """
+    m = jnp.max(jnp.abs(v), axis=axes, keepdims=True)
+    ok = jnp.isfinite(m) & (m > 0)
+    _, e = jnp.frexp(jnp.where(ok, m, 1))
+    e = jnp.where(ok, e, 0)
+    vs = _scale(v, -e)
+    e = jnp.squeeze(e, axis=axes)
+    return _scale(jnp.sqrt(jnp.sum(vs * vs, axis=axes)), e)
+
+
+def _weighted(raw, radius, weight, kappa: float):
+    r"""``raw / weight`` with :math:`w=1+r^\kappa`, also where :math:`r^\kappa` overflows:
+    there :math:`1+r^\kappa` rounds to :math:`r^\kappa` and the quotient is computed as
+    :math:`(\mathrm{raw}^{1/\kappa}/r)^\kappa` (a few ulps; it never overflows)."""
+    if kappa <= 1:  # r^κ ≤ max(1, r): no overflow for a finite radius
+        return raw / weight
+    big = (raw ** (1.0 / kappa) / radius) ** kappa
+    return jnp.where(jnp.isfinite(weight), raw / weight, big)
+
+
 def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
                      target_grad: Callable | None = None, kappa: float = 0.0,
                      derivative: bool = True, activation: Activation = relu) -> PointwiseErrors:
@@ -163,8 +212,11 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
     :math:`R\Phi(x)` and :math:`D^N\Phi(x)` come from one shared forward pass
     (:func:`jrelu.value_and_derivative`); with ``derivative=False`` only
     :func:`jrelu.realize` runs. :func:`error_sweep` computes its per-point numbers with
-    this function, inside its compiled chunk function (a differently compiled program,
-    e.g. an eager call or another batch size, may round differently in the last bits).
+    this function on fixed blocks of 512 points inside its compiled chunk function (a
+    differently compiled program, e.g. an eager call on another batch, may round
+    differently in the last bits). The norms are computed with exact power-of-two scaling
+    (no spurious overflow or underflow, e.g. for :math:`\|x\|=10^{\pm20}` in float32), and
+    the weighted errors also where :math:`1+\|x\|^\kappa` overflows (then to a few ulps).
     Works under ``jit`` (``kappa`` and ``derivative`` are static).
 
     Args:
@@ -205,7 +257,7 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
         _checks.callable_("target_grad", target_grad)
     kappa = _checks.nonnegative("kappa", kappa)
     _checks.activation("activation", activation)
-    derivative = bool(derivative)
+    derivative = _checks.boolean("derivative", derivative)
     x = _checks.array("x", x)
     n0, nl = net.input_dim, net.output_dim
     if x.ndim == 0 or x.shape[-1] != n0:
@@ -221,18 +273,21 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
     else:
         y, J = realize(net, x, activation=activation), None
     fx = jax.vmap(f)(x)
-    radius = jnp.linalg.norm(x, axis=-1)
+    radius = _scaled_norm(x, (-1,))
     weight = 1 + radius**kappa
-    raw_v = jnp.linalg.norm(fx - y, axis=-1)
+    raw_v = _scaled_norm(fx - y, (-1,))
+    w_v = _weighted(raw_v, radius, weight, kappa)
     finite = jnp.all(jnp.isfinite(fx), axis=-1) & jnp.all(jnp.isfinite(y), axis=-1)
+    finite &= jnp.isfinite(radius) & jnp.isfinite(raw_v) & jnp.isfinite(w_v)
     gx = raw_d = w_d = None
     if derivative:
         gx = jax.vmap(Df)(x)
-        raw_d = jnp.sqrt(jnp.sum((gx - J) ** 2, axis=(-2, -1)))
+        raw_d = _scaled_norm(gx - J, (-2, -1))
+        w_d = _weighted(raw_d, radius, weight, kappa)
         finite &= jnp.all(jnp.isfinite(gx) & jnp.isfinite(J), axis=(-2, -1))
-        w_d = raw_d / weight
+        finite &= jnp.isfinite(raw_d) & jnp.isfinite(w_d)
     out = PointwiseErrors(norm=radius, weight=weight, value=y, target_value=fx,
-                          value_error=raw_v, weighted_value_error=raw_v / weight,
+                          value_error=raw_v, weighted_value_error=w_v,
                           derivative=J, target_derivative=gx, derivative_error=raw_d,
                           weighted_derivative_error=w_d, finite=finite)
     if len(batch) != 1:
@@ -350,9 +405,10 @@ class SweepReport:
     the outermost shell becomes None. Every number is a function of the per-point errors,
     and the statistics are order-independent (maxima with the smallest index on ties,
     exact sums, integer histograms), so a sweep that is interrupted and resumed with the
-    same arguments gives the same report as an uninterrupted one (timing aside). Another
-    chunk size or device layout is another compiled program, whose per-point values may
-    differ in the last bits, and so may the report.
+    same arguments gives the same report as an uninterrupted one (timing aside). The
+    per-point values are computed in fixed blocks, so the report is also bitwise the same
+    for any chunk size and any device layout (apart from ``chunk_size``, ``num_chunks``,
+    ``num_devices``, ``num_processes`` and timing).
 
     Example:
       >>> net = jrelu.init(jax.random.key(0), (2, 8, 1))
@@ -515,30 +571,76 @@ class _ChunkSpec:
         return self.sampler.points(key, index, dtype=self.dtype)
 
 
-def _chunk_eval(spec: _ChunkSpec, net: Network, key_data, start, num_points):
-    """Points ``start .. start + chunk - 1`` (those ≥ num_points masked): per-point errors,
-    radii, the argmax points and the first non-finite index."""
-    if spec.mesh is not None:
-        batch = NamedSharding(spec.mesh, P(tuple(spec.mesh.axis_names)))
-        constrain = lambda a: jax.lax.with_sharding_constraint(a, batch)  # noqa: E731
-    else:
-        constrain = lambda a: a  # noqa: E731
-    key = jax.random.wrap_key_data(key_data, impl=spec.key_impl)
-    idx = constrain(start + jnp.arange(spec.chunk, dtype=spec.index_dtype))
-    valid = idx < num_points
-    x = constrain(spec.points(key, idx))
+def _eval_block(spec: _ChunkSpec, net: Network, key, idx) -> dict:
+    """The per-point numbers of one block of EVAL_BLOCK points (the loop body)."""
+    x = spec.points(key, idx)
     e = pointwise_errors(net, spec.target, x, target_grad=spec.target_grad, kappa=spec.kappa,
                          derivative=spec.derivative, activation=spec.activation)
-    out = {"radius": e.norm}
-    errs = {"v": (e.weighted_value_error, e.value_error)}
+    out = {"x": x, "radius": e.norm, "finite": e.finite,
+           "v_w": e.weighted_value_error, "v_raw": e.value_error}
     if spec.derivative:
-        errs["d"] = (e.weighted_derivative_error, e.derivative_error)
-    for name, (w, raw) in errs.items():
+        out.update(d_w=e.weighted_derivative_error, d_raw=e.derivative_error)
+    return out
+
+
+def _local_eval(spec: _ChunkSpec, net: Network, key, local_start, local_count: int,
+                num_points) -> dict:
+    """Points ``local_start .. local_start + local_count - 1`` in blocks of EVAL_BLOCK (a
+    ``fori_loop`` whose trip count, the blocks holding points < num_points, is traced: XLA
+    compiles the block once, as a loop body, whatever the chunk size or device layout)."""
+    b, dtype, idt = EVAL_BLOCK, jnp.dtype(spec.dtype), jnp.dtype(spec.index_dtype)
+    nb = -(-local_count // b)
+    left = jnp.minimum(num_points - local_start, local_count)
+    todo = jnp.clip((left + b - 1) // b, 0, nb)
+    shapes = {"x": ((spec.n0,), dtype), "radius": ((), dtype), "finite": ((), jnp.bool_),
+              "v_w": ((), dtype), "v_raw": ((), dtype)}
+    if spec.derivative:
+        shapes.update(d_w=((), dtype), d_raw=((), dtype))
+    init = {k: jnp.zeros((nb * b,) + shp, dt) for k, (shp, dt) in shapes.items()}
+
+    def body(i, bufs):
+        idx = (local_start + i * b + jnp.arange(b, dtype=idt)).astype(idt)
+        o = _eval_block(spec, net, key, idx)
+        return {k: jax.lax.dynamic_update_slice_in_dim(bufs[k], o[k].astype(bufs[k].dtype),
+                                                       i * b, axis=0) for k in bufs}
+
+    return jax.lax.fori_loop(0, todo, body, init)
+
+
+def _chunk_eval(spec: _ChunkSpec, net: Network, key_data, start, num_points):
+    """Points ``start .. start + chunk - 1`` (those ≥ num_points masked): per-point errors,
+    radii, the argmax points and the first non-finite index. Each device evaluates its
+    share of the chunk in blocks of EVAL_BLOCK points (``shard_map``)."""
+    mesh, chunk = spec.mesh, spec.chunk
+    if mesh is None:
+        key = jax.random.wrap_key_data(key_data, impl=spec.key_impl)
+        o = _local_eval(spec, net, key, start, chunk, num_points)
+        o = {k: v[:chunk] for k, v in o.items()}
+    else:
+        axes = tuple(mesh.axis_names)
+        n_dev = mesh.size
+        local = chunk // n_dev
+
+        def per_device(net, key_data, start, num_points):
+            key = jax.random.wrap_key_data(key_data, impl=spec.key_impl)
+            dev = jax.lax.axis_index(axes).astype(start.dtype)
+            return _local_eval(spec, net, key, start + dev * local, local, num_points)
+
+        o = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(), P(), P()),
+                          out_specs=P(axes), check_vma=False)(net, key_data, start, num_points)
+        o = {k: v.reshape((n_dev, -1) + v.shape[1:])[:, :local].reshape((chunk,) + v.shape[1:])
+             for k, v in o.items()}
+    idx = start + jnp.arange(chunk, dtype=spec.index_dtype)
+    valid = idx < num_points
+    x = o["x"]
+    out = {"radius": o["radius"]}
+    for name in ("v", "d") if spec.derivative else ("v",):
+        w, raw = o[f"{name}_w"], o[f"{name}_raw"]
         iw = jnp.argmax(jnp.where(valid, w, -jnp.inf))
         ir = jnp.argmax(jnp.where(valid, raw, -jnp.inf))
         out.update({f"{name}_w": w, f"{name}_raw": raw, f"{name}_iw": iw, f"{name}_ir": ir,
                     f"{name}_xw": x[iw], f"{name}_xr": x[ir]})
-    badmask = valid & ~e.finite
+    badmask = valid & ~o["finite"]
     out["bad"] = jnp.any(badmask)
     out["bad_i"] = jnp.argmax(badmask)
     return out
@@ -566,8 +668,9 @@ def _probe(spec: _ChunkSpec, key_data, n: int):
 def _raise_non_finite(spec: _ChunkSpec, net: Network, key, i: int):
     """Raise the ValueError for a non-finite target or network value at point index i."""
     x = jax.jit(spec.points)(key, jnp.asarray([i], spec.index_dtype))
-    e = pointwise_errors(net, spec.target, x, target_grad=spec.target_grad, kappa=spec.kappa,
-                         derivative=spec.derivative, activation=spec.activation)
+    e = jax.jit(lambda net, x: pointwise_errors(
+        net, spec.target, x, target_grad=spec.target_grad, kappa=spec.kappa,
+        derivative=spec.derivative, activation=spec.activation))(net, x)
     parts = [("target value f(x)", e.target_value), ("target gradient ∇f(x)", e.target_derivative),
              ("network value RΦ(x)", e.value), ("network derivative D^NΦ(x)", e.derivative)]
     for name, v in parts:
@@ -577,6 +680,13 @@ def _raise_non_finite(spec: _ChunkSpec, net: Network, key, i: int):
         if not np.all(np.isfinite(v)):
             raise ValueError(f"{name} is not finite at point index {i}, "
                              f"x = {np.asarray(x)[0].tolist()}: {v.tolist()}")
+    dtype = np.dtype(spec.dtype).name
+    over = [("the norm ‖x‖", e.norm), ("the value error ‖f(x) − RΦ(x)‖", e.value_error),
+            ("the derivative error ‖∇f(x) − D^NΦ(x)‖_F", e.derivative_error)]
+    for name, v in over:
+        if v is not None and not np.all(np.isfinite(np.asarray(v))):
+            raise ValueError(f"{name} overflows {dtype} at point index {i}, "
+                             f"x = {np.asarray(x)[0].tolist()}; sweep in a wider dtype")
     raise ValueError(f"a non-finite value at point index {i}, x = {np.asarray(x)[0].tolist()}")
 
 
@@ -672,8 +782,8 @@ def _plan(net, target, sampler, *, num_points, key, kappa, target_grad, derivati
         _checks.callable_("target_grad", target_grad)
     if not isinstance(sampler, Sampler):
         raise TypeError(f"sampler must be a jrelu.samplers.Sampler (UniformBox, Gaussian, "
-                        f"RadialShells, Halton, TensorGrid, FixedPoints or a subclass), got "
-                        f"{type(sampler).__name__}; wrap a function of a key with FixedPoints")
+                        f"RadialShells, Halton, TensorGrid, FromFunction or a subclass), got "
+                        f"{type(sampler).__name__}; wrap a function of a key with FromFunction")
     if sampler.dim != net.input_dim:
         raise ValueError(f"sampler dimension {sampler.dim} does not match the network input "
                          f"dimension N_0 = {net.input_dim} (widths {net.widths})")
@@ -683,7 +793,7 @@ def _plan(net, target, sampler, *, num_points, key, kappa, target_grad, derivati
     checkpoint_every = _checks.positive_int("checkpoint_every", checkpoint_every)
     quantiles = _quantile_levels(quantiles)
     _checks.activation("activation", activation)
-    derivative = bool(derivative)
+    derivative = _checks.boolean("derivative", derivative)
     dtype = jnp.dtype(net.dtype)
     index_dtype = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
     if num_points + chunk_size >= np.iinfo(index_dtype).max:
@@ -874,9 +984,20 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
     into order-independent running statistics (maxima with the smallest index on ties, an
     exact integer sum of the float errors, integer histogram counts), so memory is flat in
     ``num_points`` and an interrupted and resumed sweep reports exactly what an
-    uninterrupted one does (timing aside). The per-point values are computed by the program
-    XLA compiles for the chunk shape and the device layout; another ``chunk_size`` or
-    layout may change them in the last bits, and the report accordingly.
+    uninterrupted one does (timing aside). Every per-point number (the point, f, ∇f,
+    :math:`R\Phi`, :math:`D^N\Phi`, the norms and the weighted errors) is computed by one
+    compiled block of 512 points, the loop body of each device's share of a chunk, so it
+    does not depend on the batch it is computed in: the per-point values, and so the
+    report, are bitwise identical for any ``chunk_size`` and any device layout (apart from
+    the fields ``chunk_size``, ``num_chunks``, ``num_devices``, ``num_processes`` and
+    timing). The points are bitwise those of ``sampler(key, n, dtype=net.dtype)``, so
+    ``argmax`` is ``sampler(key, n, dtype=net.dtype)[argmax_index]``.
+
+    In float32 (or float64) the norms :math:`\|x\|` and the errors are computed without
+    spurious overflow or underflow, and the weighted errors also where the weight
+    :math:`1+\|x\|^\kappa` exceeds the dtype; where a true quantity (a point, f, ∇f,
+    :math:`R\Phi`, :math:`D^N\Phi`, a norm or an error) does not fit the dtype, the sweep
+    raises a ValueError that names it.
 
     Args:
       net: the network, widths :math:`(N_0,\dots,N_L)`; its dtype is the compute dtype
@@ -893,14 +1014,15 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
         ``jax.jacrev(target)``.
       derivative: also sweep the derivative error.
       chunk_size: points per compiled chunk (at most n, rounded up to a multiple of the
-        number of devices); memory is O(chunk_size · width), independent of n.
+        number of devices); memory is O(chunk_size · width), independent of n. Each
+        device evaluates its share of a chunk in blocks of 512 points (a share that is not
+        a multiple of 512 is padded, so shares below 512 points waste work).
       activation: :math:`\varrho`, whose :math:`D\varrho` defines :math:`D^N\Phi`.
       devices: None (the default device; all global devices when running multi-process
         under ``jax.distributed.initialize``), ``"all"``, a list of devices, or a
         :class:`jax.sharding.Mesh`: every chunk is sharded over all its devices along the
-        point axis (``NamedSharding``; the per-point results are gathered with XLA
-        collectives). Each layout compiles its own program, so per-point values may
-        differ in the last bits from a single-device sweep. Multi-host: call
+        point axis (``shard_map``; the per-point results are gathered with XLA
+        collectives); the report is bitwise that of a single-device sweep. Multi-host: call
         ``jax.distributed.initialize(...)`` in every process, then ``error_sweep`` with
         the same arguments in every process; each process evaluates the points of its
         own devices and every process returns the same report.
@@ -932,7 +1054,7 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
         shape, a non-finite target value or gradient on the first 16 points (the message
         gives the point), a mismatched checkpoint; during the sweep, for a non-finite
         target or network value or derivative (the message names which, with the point
-        and its index).
+        and its index), or for a norm or an error that overflows the dtype (named).
 
     Example:
       >>> net = jrelu.init(jax.random.key(0), (2, 16, 1))

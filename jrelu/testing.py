@@ -16,6 +16,7 @@ import jax
 import numpy as np
 from jax.typing import ArrayLike
 
+from . import _checks
 from .activations import Activation, relu
 from .derivative import HullDistance, LimitingJacobians, hull_distance, limiting_jacobians
 from .network import Network
@@ -62,9 +63,11 @@ def assert_in_clarke_hull(net: Network, x: ArrayLike, J: ArrayLike, *,
     Raises:
       AssertionError: with the distance (upper and lower bound), the elements found, the
         best convex weights and whether more elements may exist.
-      ValueError: for a J of the wrong shape or with a non-finite entry, and as
-        :func:`jrelu.limiting_jacobians`.
-      TypeError: as :func:`jrelu.limiting_jacobians`.
+      ValueError: for a J of the wrong shape or with a non-finite entry, ``num_bases`` < 1,
+        a negative ``atol``, and as :func:`jrelu.limiting_jacobians`.
+      TypeError: ``net`` not a Network, ``J`` not a real array, ``key`` not a PRNG key,
+        ``num_bases`` not an integer, ``atol`` not a number, ``activation`` not an
+        Activation, and as :func:`jrelu.limiting_jacobians`.
 
     Example:
         >>> from jrelu.testing import assert_in_clarke_hull
@@ -81,7 +84,18 @@ def assert_in_clarke_hull(net: Network, x: ArrayLike, J: ArrayLike, *,
         Clarke, Optimization and Nonsmooth Analysis (1983); Berner, Elbrächter, Grohs,
         Jentzen (2019), `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    key = jax.random.key(0) if key is None else key
+    _checks.network("net", net)
+    _checks.activation("activation", activation)
+    num_bases = _checks.size("num_bases", num_bases)
+    if atol is not None:
+        atol = _checks.nonnegative("atol", atol)
+    key = jax.random.key(0) if key is None else _checks.prng_key("key", key)
+    J = _checks.array("J", J)
+    want = (net.output_dim, net.input_dim)
+    if J.size != want[0] * want[1]:  # (N_L, N_0), or (N_0,) for a scalar output
+        raise ValueError(f"J must have shape (N_L, N_0) = {want} (or N_L·N_0 entries) for a "
+                         f"network with widths {net.widths}, got shape {J.shape}")
+    _checks.finite_array("J", J)
     found = limiting_jacobians(net, x, key=key, num_bases=num_bases, activation=activation)
     upper, lower, weights = found.hull_distance(J)
     if atol is None:

@@ -181,11 +181,14 @@ def train(net: Network, data, *, optimizer: optax.GradientTransformation, steps:
     Raises:
       TypeError: for a non-Network ``net``, a non-optax ``optimizer``, a non-integer
         ``steps``/``batch_size``/``start_step``, a key that is not a PRNG key, an
-        ``activation`` that is not a :class:`jrelu.Activation`, or ``data`` neither a
-        pair nor callable.
+        ``activation`` that is not a :class:`jrelu.Activation`, a non-bool
+        ``count_kinks``, ``data`` neither a pair nor callable, a pair that is not two
+        real arrays, or a callable ``data`` that cannot be called as
+        ``data(key, batch_size)``.
       ValueError: before any work, for ``steps``/``batch_size`` < 1, a negative
-        ``start_step``, an unknown loss, data whose shapes do not fit the network or each
-        other, an empty data set, or non-finite data (with its position).
+        ``start_step``, ``start_step + steps`` or ``batch_size`` above
+        :math:`2^{31}-1`, an unknown loss, data whose shapes do not fit the network or
+        each other, an empty data set, or non-finite data (with its position).
 
     Example:
       >>> import optax
@@ -203,9 +206,13 @@ def train(net: Network, data, *, optimizer: optax.GradientTransformation, steps:
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
     _checks.network("net", net)
-    steps = _checks.positive_int("steps", steps)
-    batch_size = _checks.positive_int("batch_size", batch_size)
-    start_step = _checks.integer("start_step", start_step, min=0)
+    steps = _checks.size("steps", steps)
+    batch_size = _checks.size("batch_size", batch_size)
+    start_step = _checks.size("start_step", start_step, min=0)
+    if start_step + steps > _checks.MAX_SIZE:  # step ids are int32
+        raise ValueError(f"start_step + steps must be <= {_checks.MAX_SIZE}, got "
+                         f"{start_step} + {steps}")
+    count_kinks = _checks.boolean("count_kinks", count_kinks)
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError("optimizer must be an optax.GradientTransformation (with init and "
                         f"update), got {type(optimizer).__name__}")
@@ -216,11 +223,20 @@ def train(net: Network, data, *, optimizer: optax.GradientTransformation, steps:
         if len(data) != 2:
             raise ValueError(f"data must be a pair (xs, ys) or a callable, got a sequence of "
                              f"length {len(data)}")
-        xs, ys, _ = _checks.data_set(net, data[0], data[1], targets=loss.targets,
-                                     where="data")
+        try:
+            _checks.array("ys", data[1])
+            xs, ys, _ = _checks.data_set(net, data[0], data[1], targets=loss.targets,
+                                         where="data")
+        except TypeError as e:
+            raise TypeError(f"data: {e}") from None
         sampler, data_args = _sample_minibatch, (xs, ys)
     elif callable(data):
-        shapes = jax.eval_shape(lambda k: data(k, batch_size), key)
+        try:
+            shapes = jax.eval_shape(lambda k: data(k, batch_size), key)
+        except TypeError as e:
+            raise TypeError(f"data must be a pair (xs, ys) or a callable data(key, batch_size) "
+                            f"-> (xs, ys); calling data(key, {batch_size}) raised TypeError: "
+                            f"{' '.join(str(e).split())[:300]}") from None
         try:
             xs_s, ys_s = shapes
         except (TypeError, ValueError):

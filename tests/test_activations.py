@@ -136,12 +136,22 @@ def test_kink_mask():
     assert not jrelu.Softplus().kink_mask(jnp.zeros(3)).any()
 
 
-def test_matches_jax_nn_relu_convention_and_fixes_jnp_maximum():
-    """jnp.maximum splits ties 0.5/0.5 and jnp.abs gives 1; jrelu fixes one value per
-    activation."""
-    assert jax.grad(jax.nn.relu)(0.0) == 0.0 == jax.grad(jrelu.ReLU())(0.0)
+@pytest.mark.upstream
+def test_upstream_jax_tie_conventions():
+    """Canary: the JAX behaviour that jrelu's documentation describes and works around.
+
+    ``jax.nn.relu'(0) = 0``, ``jnp.maximum`` splits ties 0.5/0.5 and ``jnp.abs'(0) = 1``. If
+    this fails, JAX changed; update the docs' statements about JAX, not jrelu.
+    """
+    assert jax.grad(jax.nn.relu)(0.0) == 0.0
     assert jax.grad(lambda z: jnp.maximum(z, 0.0))(0.0) == 0.5
+    assert jax.grad(jnp.maximum)(0.5, 0.5) == 0.5
     assert jax.grad(jnp.abs)(0.0) == 1.0
+
+
+def test_matches_jax_nn_relu_convention_and_fixes_one_value_per_activation():
+    """jrelu's ReLU has jax.nn.relu's convention by default; abs has 0 at its kink."""
+    assert jax.grad(jrelu.ReLU())(0.0) == 0.0 == jax.grad(jax.nn.relu)(0.0)
     assert jax.grad(jrelu.Abs())(0.0) == 0.0
     z = jnp.linspace(-2, 2, 17)
     np.testing.assert_array_equal(jrelu.ReLU()(z), jax.nn.relu(z))
@@ -382,3 +392,64 @@ def test_smoothing_with_traced_r_equals_concrete_r(family):
         np.testing.assert_allclose(d, act.deriv(z), rtol=1e-14, atol=1e-300)
     # r is a parameter, never differentiated
     assert float(jax.grad(lambda r: Smoothing(family, r)(1.0))(2.0)) == 0.0
+
+
+# -- non-finite pre-activations (issue 12) --------------------------------------------------
+
+NONFINITE = [*ALL, *(Smoothing(f, 4.0) for f in Smoothing.FAMILIES)]
+
+
+@pytest.mark.parametrize("act", NONFINITE, ids=repr)
+def test_nan_has_no_slope_and_infinity_has_the_limit_slope(act):
+    """Dϱ(NaN) = ϱ'_±(NaN) = NaN (was a finite c for ReLU(c), 0 for HardTanh, ...), also
+    through the custom JVP and under jit; Dϱ(±inf) is the limit of Dϱ(z) as z → ±inf."""
+    z = jnp.array([jnp.nan, -jnp.nan, jnp.inf, -jnp.inf])
+    for name, fn in (("deriv", act.deriv), ("left_deriv", act.left_deriv),
+                     ("right_deriv", act.right_deriv), ("jit deriv", jax.jit(act.deriv)),
+                     ("vmap grad", jax.vmap(jax.grad(act)))):
+        d = fn(z)
+        assert d.dtype == z.dtype, name
+        assert jnp.isnan(d).tolist() == [True, True, False, False], (name, d)
+        far = jnp.array([1e300, -1e300])
+        np.testing.assert_array_equal(d[2:], act.deriv(far), err_msg=name)
+    assert bool(jnp.all(jnp.isnan(act(z[:2]))))
+    assert not bool(jnp.any(act.kink_mask(z)))
+    if not act.is_smooth:  # off NaN every value is the one chosen before (bits unchanged)
+        zs = jnp.array([*AWAY, *act.kinks, -0.0])
+        for fn, ref in ((act.deriv, _old_deriv), (act.left_deriv, _old_left),
+                        (act.right_deriv, _old_right)):
+            np.testing.assert_array_equal(fn(zs), ref(act, zs))
+
+
+def _slope(act, z, side):
+    """ϱ' on the piece left (side −1) or right (+1) of z, from ``slopes`` and ``kinks``."""
+    ks = np.asarray(act.kinks)
+    return np.array([act.slopes[int(np.searchsorted(ks, v, side="left" if side < 0
+                                                    else "right"))] for v in np.asarray(z)])
+
+
+def _old_deriv(act, z):
+    at = np.isin(np.asarray(z), act.kinks)
+    return np.where(at, act.deriv_at_kink, _slope(act, z, 1))
+
+
+def _old_left(act, z):
+    return _slope(act, z, -1)
+
+
+def _old_right(act, z):
+    return _slope(act, z, 1)
+
+
+def test_wrong_types_for_activation_methods():
+    act = jrelu.ReLU()
+    for method in (act.value, act.deriv, act.left_deriv, act.right_deriv, act.kink_mask, act):
+        for bad in ("ab", None, jnp.array([True]), jnp.array([1j])):
+            with pytest.raises(TypeError, match="^z must be a"):
+                method(bad)
+    assert act.deriv([1.0, -1.0]).tolist() == [1.0, 0.0]  # array-likes are fine
+    assert act.deriv(jnp.array([2, 0])).dtype == jnp.result_type(float)
+    with pytest.raises(ValueError, match="^tol must be >= 0"):
+        act.kink_mask(jnp.zeros(2), tol=-1.0)
+    with pytest.raises(TypeError, match="^lo must be a"):
+        act.image("a", 1.0)

@@ -16,6 +16,8 @@ import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import jrelu
 from jrelu.examples import slope_network
@@ -492,6 +494,116 @@ def test_certified_degenerate_box_and_vector_output():
                                     target_error=2.0**-53, tol=1e-7)
     assert res.converged and res.lower <= 2.0**-6 <= res.upper <= 2.0**-6 + 1e-7
     assert float(res.argmax[1]) == 0.5
+
+
+
+# The lower bound and the argmax come from points inside the box the user gave, even when the
+# box ends are not numbers of the network dtype (the search box is rounded outward).
+
+
+def _zero_net(dtype, d=1):
+    z = np.zeros((1, d)), np.zeros(1)
+    return jrelu.Network([(jnp.asarray(z[0], dtype), jnp.asarray(z[1], dtype)),
+                          (jnp.zeros((1, 1), dtype), jnp.zeros(1, dtype))])
+
+
+def _identity_target(x):
+    # |x| exactly: a float32 or float64 point converts exactly to float64
+    return x.astype(jnp.float64)[0]
+
+
+def _assert_lower_from_user_box(res, lo, hi, exact_sup):
+    assert res.lower <= exact_sup <= res.upper, (res.lower, exact_sup, res.upper)
+    a = Fraction(float(np.asarray(res.argmax)[0]))
+    assert Fraction(lo) <= a <= Fraction(hi), (float(a), lo, hi)
+
+
+def test_certified_issue_example_lower_bound_inside_user_box():
+    """network ≡ 0, f(x) = 1000(x − 1000.2) in float64, box [1000.1, 1000.3], float32: it
+    returned lower = 100.0488 at argmax 1000.30005 (outside the box); exact sup ≈ 100."""
+    lo, hi, c = 1000.1, 1000.3, 1000.2
+    exact = max(abs(1000 * (Fraction(lo) - Fraction(c))), abs(1000 * (Fraction(hi) -
+                                                                         Fraction(c))))
+    assert abs(float(exact) - 100.0000000000227) < 1e-12
+    res = jrelu.certified_sup_error(
+        _zero_net(jnp.float32), lambda x: 1000.0 * (x.astype(jnp.float64)[0] - c),
+        (np.array([lo]), np.array([hi])), target_lipschitz=1000.0, max_boxes=64)
+    _assert_lower_from_user_box(res, lo, hi, exact)
+    assert res.lower > 99.9  # the best float32 point inside is 1000.3 − 1.2e-5
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("lo,hi", [
+    (0.1, 0.7),                       # ends not float32 numbers
+    (-0.7, 0.1),
+    (1000.1, 1000.1 + 1e-4),          # tiny: one or two float32 numbers inside
+    (1e7 + 0.3, 1e7 + 2.7),           # float32 spacing 1: outward box [1e7, 1e7 + 3]
+    (-(1e7 + 2.7), -(1e7 + 0.3)),
+    (1e15 + 0.5, 1e15 + 3.25),        # float64 spacing 0.125, float32 spacing 2^27
+    (2.0**-140 * 3.3, 2.0**-140 * 7.7),   # float32 subnormals only: refused in float32
+    (-(2.0**-140) * 3.3, 1.0),        # a subnormal end
+    (2.0**-1070 * 3.3, 2.0**-1070 * 7.7),  # float64 subnormals only: refused
+    (2.0**-1070 * 3.3, 2.0**-1000),   # float64 subnormal end
+    (0.3, 0.3 + 2.0**-50),            # tiny in float64, no float32 number: refused
+    (0.3, 0.3),                       # a point that is no float32 number: refused
+])
+def test_certified_lower_bound_and_argmax_lie_in_the_user_box(dtype, lo, hi):
+    exact = max(abs(Fraction(lo)), abs(Fraction(hi)))   # sup of |x| on [lo, hi]
+    net = _zero_net(dtype)
+    box = (np.array([lo]), np.array([hi]))
+    f32 = np.float32
+    t = np.finfo(dtype).tiny
+    candidates = [0.0, t, -t] + ([lo, hi] if dtype == jnp.float64 else [
+        f32(lo), np.nextafter(f32(lo), f32(np.inf)), np.nextafter(f32(lo), f32(-np.inf))])
+    holds_dtype_number = any(lo <= float(v) <= hi and (v == 0 or abs(v) >= t)
+                             for v in candidates)  # a zero or normal number of the dtype
+    if not holds_dtype_number:
+        with pytest.raises(ValueError, match=f"box holds no {np.dtype(dtype).name} number in "
+                                             f"coordinate 0"):
+            jrelu.certified_sup_error(net, _identity_target, box, target_lipschitz=1.0)
+        return
+    res = jrelu.certified_sup_error(net, _identity_target, box, target_lipschitz=1.0,
+                                    tol=1e-12 * float(exact), max_boxes=64, batch_size=8,
+                                    key=jax.random.key(3))
+    _assert_lower_from_user_box(res, lo, hi, exact)
+    assert res.argmax.dtype == np.dtype(dtype)
+    if dtype == jnp.float64:  # the ends are float64 numbers: the maximizer is found exactly
+        assert abs(float(res.argmax[0])) == float(exact)
+
+
+def test_certified_box_ends_wider_than_float64():
+    """np.longdouble box ends are rounded inward exactly for a float64 network."""
+    if np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("np.longdouble is float64 on this platform")
+    lo, hi = np.longdouble(1) / 100, np.longdouble(1) / 10
+    assert float(hi) > hi  # float64(0.1) lies outside [lo, hi]
+    res = jrelu.certified_sup_error(_zero_net(jnp.float64), _identity_target,
+                                    (np.array([lo]), np.array([hi])), target_lipschitz=1.0,
+                                    max_boxes=64, batch_size=8)
+    assert res.lower <= hi <= res.upper
+    assert lo <= np.longdouble(float(res.argmax[0])) <= hi
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(lo=st.floats(-1e30, 1e30, allow_nan=False, allow_infinity=False),
+       rel=st.sampled_from([0.0, 1e-9, 1e-7, 1e-6, 1e-3, 1.0]),
+       dtype=st.sampled_from([jnp.float32, jnp.float64]))
+def test_certified_lower_bound_in_user_box_property(lo, rel, dtype):
+    hi = lo + rel * max(abs(lo), 1e-30)
+    exact = max(abs(Fraction(lo)), abs(Fraction(hi)))
+    box = (np.array([lo]), np.array([hi]))
+    try:
+        res = jrelu.certified_sup_error(_zero_net(dtype), _identity_target, box,
+                                        target_lipschitz=1.0, tol=1e-3 * float(exact) + 1e-300,
+                                        max_boxes=32, batch_size=8)
+    except ValueError as e:  # only a box without a number of the dtype is refused
+        assert dtype == jnp.float32 and "box holds no float32 number" in str(e)
+        f = np.float32(lo)
+        assert not any(lo <= float(v) <= hi for v in
+                       (f, np.nextafter(f, np.float32(np.inf)),
+                        np.nextafter(f, np.float32(-np.inf))))
+        return
+    _assert_lower_from_user_box(res, lo, hi, exact)
 
 
 def test_certified_compiles_once_per_network_shape():

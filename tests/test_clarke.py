@@ -85,7 +85,9 @@ def test_kink_report_batch_shapes_and_traced_tol():
                                                          <= 0.25))
     # the report is a pytree: it passes through jit and tree_map
     leaves = jax.tree_util.tree_leaves(jax.jit(kink_report)(net, X))
-    assert len(leaves) == 2 + 2 + 2 + 3
+    # exact/near/neuron counts per hidden layer (2 each), 3 per-point arrays, and the
+    # non-finite counts per hidden layer (2) and their per-point mask (1)
+    assert len(leaves) == 2 + 2 + 2 + 3 + 2 + 1
 
 
 def test_kink_report_activations():

@@ -239,31 +239,34 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, capsys):
 def test_killed_run_resumes_to_the_same_report(tmp_path):
     """SIGKILL `jrelu run` mid-training, run it again: it resumes from the checkpoint and the
     final report numbers and network equal those of an uninterrupted run (float64, same seed)."""
-    sets = ["dtype=\"float64\"", "network.hidden=[16, 16]", "training.steps=3000",
-            "training.batch_size=64", "training.checkpoint_every=100", "training.log_every=100",
+    steps = 600
+    sets = ["dtype=\"float64\"", "network.hidden=[16, 16]", f"training.steps={steps}",
+            "training.batch_size=64", "training.checkpoint_every=50", "training.log_every=50",
             "sweep.points=256", "sweep.box_points=1024"]
     args = [sys.executable, "-m", "jrelu", "run", str(ROOT / "configs" / "quickstart.toml"),
             "--no-plot", *[a for s in sets for a in ("--set", s)]]
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     a, b = tmp_path / "a", tmp_path / "b"
+    # the uninterrupted run b goes on beside the killed and resumed run a
+    uninterrupted = subprocess.Popen(args + ["--out", str(b)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     proc = subprocess.Popen(args + ["--out", str(a)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     ckpt = a / "checkpoint.npz"
     deadline = time.time() + 300
     while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert ckpt.exists(), proc.stderr.read().decode()
     step = load_checkpoint(ckpt).step
-    assert 0 < step < 3000 and not (a / "report.json").exists()
+    assert 0 < step < steps and not (a / "report.json").exists()
     r1 = subprocess.run(args + ["--out", str(a)], env=env, capture_output=True, text=True,
                         timeout=600)
     assert r1.returncode == 0, r1.stderr
     assert f"resuming from {ckpt} at step" in r1.stdout
-    r2 = subprocess.run(args + ["--out", str(b)], env=env, capture_output=True, text=True,
-                        timeout=600)
-    assert r2.returncode == 0, r2.stderr
+    _, err = uninterrupted.communicate(timeout=600)
+    assert uninterrupted.returncode == 0, err.decode()
     ra = json.loads((a / "report.json").read_text())
     rb = json.loads((b / "report.json").read_text())
     assert ra["training"]["resumed_from_step"] > 0 and rb["training"]["resumed_from_step"] == 0
@@ -286,3 +289,158 @@ def test_missing_matplotlib_is_refused_before_training(tmp_path, capsys, monkeyp
     assert err == ("jrelu run: error: errors.png needs matplotlib: pip install 'jrelu[plot]', "
                    "or pass --no-plot")
     assert not any(tmp_path.iterdir())  # refused before any work was done
+
+
+# -- user errors: one line on stderr, exit code 2, nothing started -------------------------------
+
+_TINY = ["network.hidden=[4]", "training.steps=4", "training.batch_size=8",
+         "training.checkpoint_every=2", "sweep.points=16", "sweep.box_points=32"]
+
+
+def _one_line_error(capsys, *words):
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.count("\n") == 1 and err.startswith("jrelu run: error: "), err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+def _tiny_args(out, *extra):
+    return ["run", str(ROOT / "configs" / "quickstart.toml"), "--out", str(out), "--quiet",
+            "--no-plot", *[a for s in _TINY + list(extra) for a in ("--set", s)]]
+
+
+def test_bad_out_is_one_line_and_exit_2(tmp_path, capsys):
+    afile = tmp_path / "a.txt"
+    afile.write_text("keep me")
+    assert main(_tiny_args(afile)) == 2
+    _one_line_error(capsys, f"--out {afile}: is an existing file")
+    assert main(_tiny_args(afile / "sub" / "dir")) == 2
+    _one_line_error(capsys, "--out", f"lies under the file {afile}")
+    assert main(_tiny_args(afile) + ["--check"]) == 2  # --check checks it too
+    _one_line_error(capsys, "is an existing file")
+    assert afile.read_text() == "keep me"
+    assert main(_tiny_args("/proc/jrelu-no-such-folder/run")) == 2  # unwritable, even as root
+    _one_line_error(capsys, "--out /proc/jrelu-no-such-folder/run: cannot write the output "
+                            "folder")
+    if os.geteuid() != 0:  # root may write anywhere: only then a read-only folder is testable
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        assert main(_tiny_args(ro / "x")) == 2
+        _one_line_error(capsys, "cannot write the output folder")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage, not a zip", "truncated"])
+def test_corrupt_checkpoint_in_the_output_folder_names_it_and_suggests_fresh(tmp_path, capsys,
+                                                                              content):
+    ckpt = tmp_path / "checkpoint.npz"
+    if content == "truncated":
+        save_checkpoint(ckpt, jrelu.init(jax.random.key(0), (10, 4, 1)), opt_state=None,
+                        step=2, key=jax.random.key(0))
+        content = ckpt.read_bytes()[:-40]
+    ckpt.write_bytes(content)
+    assert main(_tiny_args(tmp_path)) == 2
+    _one_line_error(capsys, f"{ckpt}: cannot resume from this checkpoint", "use --fresh")
+    assert ckpt.read_bytes() == content  # left as it was
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_checkpoint_with_a_torn_history_is_refused(tmp_path, capsys):
+    ckpt = tmp_path / "checkpoint.npz"
+    cfg = jconfig.load_config(ROOT / "configs" / "quickstart.toml", _TINY)
+    from jrelu.experiment import fingerprint, make_optimizer
+
+    net = jrelu.init(jax.random.key(0), (10, 4, 1), dtype=jnp.float32)
+    save_checkpoint(ckpt, net, opt_state=make_optimizer(cfg)[0].init(net), step=2,
+                    key=jax.random.key(0), extra={"loss": np.zeros(1), "kinks": np.zeros(1),
+                                                  "seconds": np.zeros(())},
+                    metadata={"fingerprint": fingerprint(cfg)})
+    assert main(_tiny_args(tmp_path)) == 2
+    _one_line_error(capsys, "does not match its loss history", "use --fresh")
+
+
+def test_bad_set_names_set_not_the_config_file(tmp_path, capsys):
+    path = _write(tmp_path, _BASE)
+    out = ["--out", str(tmp_path / "o")]
+    assert main(["run", str(path), *out, "--set", "training.steps=\"ten\""]) == 2
+    _one_line_error(capsys, "jrelu run: error: --set: training.steps: must be an integer, "
+                            "got a string 'ten'")
+    assert main(["run", str(path), *out, "--set", "network.hidden=[8, 0]"]) == 2
+    _one_line_error(capsys, "--set: network.hidden[1]:")
+    assert main(["run", str(path), *out, "--set", "training=3"]) == 2
+    _one_line_error(capsys, "--set: training: must be a table")
+    # a wrong value in the file is still the file's, with --set of other keys
+    bad = _write(tmp_path, _BASE.replace("steps = 10", "steps = \"ten\""), "bad.toml")
+    assert main(["run", str(bad), *out, "--set", "seed=3"]) == 2
+    _one_line_error(capsys, "jrelu run: error: bad.toml: training.steps: must be an integer")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("name", ["/abs/path", "../x", "..", ".", "a/b", "a\\b", "", " ",
+                                  "x\ny"])
+def test_a_run_name_that_is_a_path_is_refused(tmp_path, capsys, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    path = _write(tmp_path, _BASE)
+    assert main(["run", str(path), "--set", f"name={json.dumps(name)}"]) == 2
+    _one_line_error(capsys, "--set: name: must be a plain name for the folder runs/<name>")
+    text = _BASE.replace("[problem]", f"name = {json.dumps(name)}\n[problem]")
+    assert main(["run", str(_write(tmp_path, text))]) == 2
+    _one_line_error(capsys, "c.toml: name: must be a plain name", "not a path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]  # nothing written
+
+
+def test_check_validates_and_prints_the_plan_without_running(tmp_path, capsys):
+    assert main(["run", str(ROOT / "configs" / "quickstart.toml"), "--out", str(tmp_path / "o"),
+                 "--check", "--set", "training.steps=7"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("config quickstart: valid\n")
+    assert "7 steps" in out and f"output: {tmp_path / 'o'}\n" in out
+    assert not (tmp_path / "o").exists()
+    assert main(["run", "--check", "--set", "problem.dimension=0"]) == 2
+    _one_line_error(capsys, "--set: problem.dimension: must be an integer ≥ 1, got 0")
+    for cfg in CONFIGS:
+        assert main(["run", str(cfg), "--check", "--out", str(tmp_path / cfg.stem)]) == 0
+    assert capsys.readouterr().out.count("valid\n") == len(CONFIGS)
+
+
+# -- smoke tests: the demo and every bench suite through the CLI ---------------------------------
+
+
+def test_demo_through_the_cli(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "D^N at x = 0 for three ReLU networks" in out
+    assert out.count("equal: True") == 3
+
+
+def test_bench_smoke_through_the_cli(capsys, monkeypatch):
+    from jrelu import bench
+
+    assert main(["bench", "--smoke", "derivative"]) == 0  # one suite for real, tiny sizes
+    out = capsys.readouterr().out
+    assert "== jrelu bench derivative ==" in out
+    calls = []  # every suite: the CLI hands --smoke on, so each gets its SMOKE sizes
+    for name in bench.SUITES:
+        monkeypatch.setitem(bench.SUITES, name,
+                            lambda _n=name, **kw: calls.append((_n, kw)) or {"suite": _n})
+    assert main(["bench", "--smoke"]) == 0
+    assert calls == [(n, bench.SMOKE[n]) for n in bench.SUITES]
+    calls.clear()
+    assert main(["bench", "train"]) == 0
+    assert calls == [("train", {})]
+
+
+def test_corrupt_sweep_checkpoint_is_refused_naming_it(tmp_path, capsys):
+    sweep_ckpt = tmp_path / "sweep_checkpoint.json"
+    sweep_ckpt.write_text("{not json")
+    args = _tiny_args(tmp_path, "solver=\"global\"", "problem.dimension=1",
+                      "constructive.epsilon=0.5")
+    assert main(args) == 2
+    _one_line_error(capsys, f"{sweep_ckpt}: cannot resume the sweep", "use --fresh")
+    assert sweep_ckpt.read_text() == "{not json"
+    from jrelu.experiment import _prepare_output  # what --fresh does before the run
+
+    _prepare_output(jconfig.load_config(None, ["name=\"t\""]), tmp_path, fresh=True)
+    assert not sweep_ckpt.exists()

@@ -223,3 +223,42 @@ def test_overrides_and_describe():
         for f in dataclasses.fields(cls):
             assert f"  {f.name} " in text
     assert ".md" not in text  # no file a user does not have
+
+
+def test_config_error_carries_the_key_and_detail():
+    with pytest.raises(jconfig.ConfigError) as info:
+        jconfig.parse_config(_with("training", "steps", 0), SRC)
+    e = info.value
+    assert e.key == "training.steps" and e.detail == "must be an integer ≥ 1, got 0"
+    assert str(e) == f"{SRC}: training.steps: must be an integer ≥ 1, got 0"
+
+
+@pytest.mark.parametrize("name", ["/abs/path", "../x", "a/b", "a\\b", "..", ".", "", "  ",
+                                  "tab\there", "x" * 201])
+def test_a_run_name_that_is_a_path_is_refused(name):
+    _fails(_with("", "name", name), "name", "must be a plain name for the folder runs/<name>")
+
+
+@pytest.mark.parametrize("name", ["quickstart", "heat d100", "run-1.2_b", "ünïcode", "x" * 200])
+def test_plain_run_names_are_accepted(name):
+    assert jconfig.parse_config(_with("", "name", name), SRC).name == name
+
+
+def test_set_errors_name_set_and_file_errors_name_the_file(tmp_path):
+    text = ("[problem]\nname = \"heat_square\"\ndimension = 3\n[network]\nhidden = [8]\n"
+            "[training]\nsteps = 10\nbatch_size = 16\n")
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    cases = [(["training.steps=\"ten\""], "--set: training.steps: must be an integer"),
+             (["network.hidden=[8, 0]"], "--set: network.hidden[1]: must be an integer ≥ 1"),
+             (["name=\"../x\""], "--set: name: must be a plain name"),
+             (["sweep=2"], "--set: sweep: must be a table"),
+             (["seed=1", "problem.dimension=0"], "--set: problem.dimension:")]
+    for sets, start in cases:
+        with pytest.raises(jconfig.ConfigError) as info:
+            jconfig.load_config(path, sets)
+        assert str(info.value).startswith(start), (sets, str(info.value))
+    path.write_text(text.replace("dimension = 3", "dimension = -3"))
+    with pytest.raises(jconfig.ConfigError, match=r"^c\.toml: problem\.dimension: "):
+        jconfig.load_config(path, ["training.steps=5"])
+    assert jconfig.load_config(path.parent / "c.toml", ["problem.dimension=2"]).name == "c"

@@ -220,7 +220,7 @@ def test_no_kink_value_makes_both_identities_right():
 
 def test_bad_input_and_float32():
     net = jrelu.init(jax.random.key(0), (3, 8, 2), dtype=jnp.float32)
-    with pytest.raises(ValueError, match=r"input must have shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(3,\)"):
         jrelu.derivative(net, jnp.ones((2, 4)))
     with pytest.raises(TypeError, match="^activation must be a jrelu.Activation"):
         jrelu.derivative(net, jnp.ones(3), activation=jax.nn.relu)
@@ -251,3 +251,165 @@ def test_large_batches_are_blocked_with_identical_results():
     np.testing.assert_array_equal(D[0], per_point[1][:, 0])
     np.testing.assert_array_equal(D[0, 5001], _product_formula(net, x0, jrelu.ReLU()))
     np.testing.assert_array_equal(jrelu.derivative(net, X), D[0])
+
+
+# -- non-finite inputs (issue 12): a NaN never becomes a finite derivative ------------------
+
+# Every activation's Dϱ(NaN) = NaN (Smoothing too) is tested in test_activations.py; here
+# the routes, for the activations of the bug report (zeros for kink 0, c for kink c).
+NAN_ACTIVATIONS = [jrelu.ReLU(), jrelu.ReLU(deriv_at_kink=1.0),
+                   jrelu.HardTanh(deriv_at_kink=0.5)]
+
+
+@pytest.mark.parametrize("act", NAN_ACTIVATIONS, ids=lambda a: repr(a)[:28])
+def test_nan_input_gives_nan_derivative_on_every_route(act):
+    """The 0.2 bug: D^N at a NaN point was finite (zeros for ReLU, c for ReLU(c))."""
+    rng = np.random.default_rng(12)
+    net = dyadic_network(rng, (3, 5, 4, 2))
+    X = np.stack([dyadic_point(rng, 3) for _ in range(4)])
+    X[1, 2] = np.nan
+    X = jnp.asarray(X)
+    f = lambda p: jrelu.realize(net, p, activation=act)  # noqa: E731
+
+    @jax.jit  # the traced routes in one compilation
+    def traced(X):
+        return {"jit": jrelu.derivative(net, X, activation=act),
+                "jit vmap": jax.vmap(lambda p: jrelu.derivative(net, p, activation=act))(X),
+                "jit vmap jacrev": jax.vmap(jax.jacrev(f))(X),
+                "jit vmap jacfwd": jax.vmap(jax.jacfwd(f))(X)}
+
+    routes = {
+        "eager": jrelu.derivative(net, X, activation=act),
+        "value_and_derivative": jrelu.value_and_derivative(net, X, activation=act)[1],
+        **traced(X),
+    }
+    for name, g in (("jacrev", jax.jacrev(f)), ("jacfwd", jax.jacfwd(f))):  # eager, one point
+        assert bool(jnp.all(jnp.isnan(g(X[1])))), name
+    clean = jrelu.derivative(net, X[jnp.array([0, 2, 3])], activation=act)
+    for name, J in routes.items():
+        assert bool(jnp.all(jnp.isnan(J[1]))), name
+        if act.is_smooth:  # transcendental slopes: the routes round differently
+            np.testing.assert_allclose(J[jnp.array([0, 2, 3])], clean, rtol=1e-13,
+                                       atol=1e-15, err_msg=name)
+        else:  # dyadic data: every route is exact
+            np.testing.assert_array_equal(J[jnp.array([0, 2, 3])], clean, err_msg=name)
+    assert bool(jnp.all(jnp.isnan(jrelu.value_and_derivative(net, X, activation=act)[0][1])))
+
+
+def test_nan_input_blocked_batch_and_float32():
+    """The blocked path (>= 4096 points, lax.map) and float32 propagate NaN alike."""
+    rng = np.random.default_rng(3)
+    net = dyadic_network(rng, (2, 4, 3, 1))
+    X = jnp.asarray(rng.integers(-8, 9, (4100, 2)) / 4.0).at[4097, 0].set(jnp.nan)
+    J = jrelu.derivative(net, X, activation=jrelu.ReLU(deriv_at_kink=1.0))
+    bad = jnp.isnan(J).any(axis=(-2, -1))
+    assert bad.tolist() == [i == 4097 for i in range(4100)]
+    net32 = jax.tree.map(lambda a: a.astype(jnp.float32), net)
+    J32 = jrelu.derivative(net32, jnp.array([[jnp.nan, 0.0]], jnp.float32))
+    assert J32.dtype == jnp.float32 and bool(jnp.all(jnp.isnan(J32)))
+
+
+def test_infinite_inputs_follow_ieee_arithmetic():
+    """±inf: a pre-activation ±inf takes the slope of its unbounded piece; an undefined one
+    (0·inf, inf − inf) is NaN. A network without hidden layers has D^N = A_1 everywhere."""
+    net = slope_network(2.0, 3.0)  # hidden z = (x, -x): 2 relu(x) - 3 relu(-x)
+    X = jnp.array([[jnp.inf], [-jnp.inf]])
+    for J in (jrelu.derivative(net, X), jax.jit(jrelu.derivative)(net, X),
+              jax.vmap(jax.jacrev(lambda p: jrelu.realize(net, p)))(X)):
+        assert J[:, 0, 0].tolist() == [2.0, 3.0]
+    zero_weight = jrelu.Network([(jnp.array([[1.0, 0.0]]), jnp.zeros(1)),
+                                 (jnp.array([[1.0]]), jnp.zeros(1))])
+    J = jrelu.derivative(zero_weight, jnp.array([jnp.inf, 1.0]))  # z = inf + 0·1, fine
+    assert J.tolist() == [[1.0, 0.0]]
+    J = jrelu.derivative(zero_weight, jnp.array([1.0, jnp.inf]))  # z = 1 + 0·inf = NaN
+    assert bool(jnp.all(jnp.isnan(J)))
+    affine = jrelu.Network([(jnp.array([[1.0, -2.0]]), jnp.array([0.5]))])
+    for x in (jnp.array([jnp.nan, 0.0]), jnp.array([jnp.inf, 0.0])):
+        assert jrelu.derivative(affine, x).tolist() == [[1.0, -2.0]]
+        assert jax.jacrev(lambda p: jrelu.realize(affine, p))(x).tolist() == [[1.0, -2.0]]
+
+
+def test_nan_directional_derivative():
+    """Eagerly a non-finite x or v is a ValueError; under jit a NaN in x or v (also with
+    v = 0, or dz = 0 at a kink) gives NaN, never 0."""
+    net = slope_network(2.0, 3.0)
+    with pytest.raises(ValueError, match="^x has a non-finite entry nan"):
+        jrelu.directional_derivative(net, jnp.array([jnp.nan]), jnp.ones(1))
+    with pytest.raises(ValueError, match="^v has a non-finite entry inf"):
+        jrelu.directional_derivative(net, jnp.zeros(1), jnp.array([jnp.inf]))
+    dd = jax.jit(jrelu.directional_derivative, static_argnames="activation")
+    X = jnp.array([[jnp.nan], [0.0], [0.0], [1.0]])
+    V = jnp.array([[0.0], [jnp.nan], [0.0], [1.0]])
+    for act in (jrelu.ReLU(), jrelu.Abs(), jrelu.HardTanh(), jrelu.Tanh()):
+        out = dd(net, X, V, activation=act)
+        assert jnp.isnan(out[:, 0]).tolist() == [True, True, False, False], act
+        assert float(out[2, 0]) == 0.0
+    out = jax.vmap(lambda x, v: jrelu.directional_derivative(net, x, v))(X, V)
+    assert jnp.isnan(out[:, 0]).tolist() == [True, True, False, False]
+
+
+def test_nan_lexicographic_and_limiting():
+    """lexicographic_jacobian/pattern: eager ValueError; under jit NaN x → NaN J and NaN
+    slopes, a non-finite basis → NaN at that point only (at a kink or not);
+    limiting_jacobians (eager only): ValueError."""
+    net = slope_network(2.0, 3.0)
+    with pytest.raises(ValueError, match="^x has a non-finite entry"):
+        jrelu.lexicographic_jacobian(net, jnp.array([jnp.nan]))
+    with pytest.raises(ValueError, match="^basis has a non-finite entry"):
+        jrelu.lexicographic_jacobian(net, jnp.zeros(1), basis=jnp.array([[jnp.nan]]))
+    with pytest.raises(ValueError, match="^x has a non-finite entry"):
+        jrelu.limiting_jacobians(net, jnp.array([jnp.inf]), key=jax.random.key(0))
+    lex = jax.jit(jrelu.lexicographic_jacobian, static_argnames="activation")
+    pat = jax.jit(jrelu.lexicographic_pattern, static_argnames="activation")
+    for X in (jnp.array([[jnp.nan], [1.0]]), jnp.array([[jnp.nan], [0.0]])):  # no kink / kink
+        J = lex(net, X)
+        assert jnp.isnan(J[:, 0, 0]).tolist() == [True, False]
+        assert float(J[1, 0, 0]) == 2.0
+        s, = pat(net, X)
+        assert bool(jnp.all(jnp.isnan(s[0]))) and not bool(jnp.any(jnp.isnan(s[1])))
+    B = jnp.array([[[1.0]], [[jnp.nan]], [[-1.0]], [[jnp.inf]]])
+    for X in (jnp.zeros((4, 1)), jnp.ones((4, 1))):  # at the kink, and off it
+        J = lex(net, X, basis=B)
+        assert jnp.isnan(J[:, 0, 0]).tolist() == [False, True, False, True]
+        s, = pat(net, X, basis=B)
+        assert jnp.isnan(s).all(axis=-1).tolist() == [False, True, False, True]
+    assert lex(net, jnp.zeros((4, 1)), basis=B)[jnp.array([0, 2]), 0, 0].tolist() == [2.0, 3.0]
+
+
+def test_wrong_types_name_the_argument():
+    """Issue 12: strings, lists, None and jax.nn.relu where a Network, an activation or an
+    array is expected give a TypeError that names the argument."""
+    net = jrelu.init(jax.random.key(0), (2, 3, 1))
+    x = jnp.zeros(2)
+    from jrelu.derivative import lexicographic_pattern
+    calls = {
+        "derivative": lambda **k: jrelu.derivative(k.get("net", net), k.get("x", x),
+                                                   activation=k.get("act", jrelu.ReLU())),
+        "value_and_derivative": lambda **k: jrelu.value_and_derivative(
+            k.get("net", net), k.get("x", x), activation=k.get("act", jrelu.ReLU())),
+        "kink_report": lambda **k: jrelu.kink_report(k.get("net", net), k.get("x", x),
+                                                     activation=k.get("act", jrelu.ReLU())),
+        "directional_derivative": lambda **k: jrelu.directional_derivative(
+            k.get("net", net), k.get("x", x), x, activation=k.get("act", jrelu.ReLU())),
+        "lexicographic_jacobian": lambda **k: jrelu.lexicographic_jacobian(
+            k.get("net", net), k.get("x", x), activation=k.get("act", jrelu.ReLU())),
+        "lexicographic_pattern": lambda **k: lexicographic_pattern(
+            k.get("net", net), k.get("x", x), activation=k.get("act", jrelu.ReLU())),
+        "limiting_jacobians": lambda **k: jrelu.limiting_jacobians(
+            k.get("net", net), k.get("x", x), key=jax.random.key(0),
+            activation=k.get("act", jrelu.ReLU())),
+    }
+    for call in calls.values():
+        for bad in ("net", [1, 2], None, net.layers, {"a": 1}):
+            with pytest.raises(TypeError, match="^net must be a jrelu.Network"):
+                call(net=bad)
+        for bad in (jax.nn.relu, "relu", jrelu.ReLU, None):
+            with pytest.raises(TypeError, match="^activation must be a jrelu.Activation"):
+                call(act=bad)
+        for bad in ("ab", None, {"a": 1}, [True, False], jnp.array([1j, 0j]), ["a", "b"]):
+            with pytest.raises(TypeError, match="^x must be a"):
+                call(x=bad)
+    with pytest.raises(TypeError, match="^v must be a real array"):
+        jrelu.directional_derivative(net, x, "ab")
+    with pytest.raises(TypeError, match="^basis must be a"):
+        jrelu.lexicographic_jacobian(net, x, basis=[["a", "b"], ["c", "d"]])

@@ -1,5 +1,7 @@
 """The experiment runner's parts (jrelu.experiment), each on its own: fast, no full run."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -126,3 +128,18 @@ def test_run_error_is_raised_for_a_diverged_or_foreign_checkpoint(tmp_path):
     bad = _cfg(training={"steps": 2}, optimizer={"learning_rate": 1e30, "schedule": "constant"})
     with pytest.raises(experiment.RunError, match="diverged"):
         experiment.train_learning(bad, problem, key, tmp_path / "b", verbose=False)
+
+
+def test_output_folder_is_checked_without_being_created(tmp_path):
+    from jrelu.experiment import RunError, output_folder
+
+    cfg = _cfg(name="t")
+    assert output_folder(cfg) == os.path.join("runs", "t")
+    assert output_folder(cfg, tmp_path / "a" / "b") == str(tmp_path / "a" / "b")
+    assert not (tmp_path / "a").exists()
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(RunError, match=r"^--out .*file: is an existing file, not a folder"):
+        output_folder(cfg, f)
+    with pytest.raises(RunError, match=r"^--out .*: lies under the file .*file, not a folder"):
+        output_folder(cfg, f / "sub" / "dir")

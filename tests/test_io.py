@@ -58,9 +58,24 @@ def _freeze_clock(monkeypatch):
     monkeypatch.setattr(time, "time", lambda: 1.7e9)
 
 
+def _sha256(arrays):
+    """The format-2 checksum, written out independently of jrelu.io: SHA-256 over each
+    array but meta (sorted by name) of name, dtype.str, shape and bytes, each + NUL."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(n for n in arrays if n != "meta"):
+        a = np.ascontiguousarray(arrays[name])
+        for part in (name.encode(), a.dtype.str.encode(), repr(a.shape).encode(), a.tobytes()):
+            h.update(part + b"\0")
+    return "sha256:" + h.hexdigest()
+
+
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
-def test_network_file_is_the_0_1_format_byte_for_byte(tmp_path, monkeypatch, dtype):
-    # The 0.1 writer: np.savez of A_k, b_k and the JSON meta, in this order and wording.
+def test_network_file_is_the_0_1_format_plus_a_checksum_byte_for_byte(tmp_path, monkeypatch,
+                                                                       dtype):
+    # The 0.1 writer: np.savez of A_k, b_k and the JSON meta, in this order and wording;
+    # format 2 is the same with version 2 and the arrays' checksum appended to meta.
     _freeze_clock(monkeypatch)
     net = jrelu.init(jax.random.key(1), (2, 3, 1), dtype=dtype)
     meta = {"format": "jrelu.network", "version": 1, "widths": [2, 3, 1],
@@ -68,8 +83,13 @@ def test_network_file_is_the_0_1_format_byte_for_byte(tmp_path, monkeypatch, dty
     arrays = {"A_1": np.asarray(net.layers[0][0]), "b_1": np.asarray(net.layers[0][1]),
               "A_2": np.asarray(net.layers[1][0]), "b_2": np.asarray(net.layers[1][1]),
               "meta": np.array(json.dumps(meta))}
-    with open(tmp_path / "ref.npz", "wb") as f:
+    with open(tmp_path / "v1.npz", "wb") as f:  # a file written by jrelu 0.1 still loads
         np.savez(f, **arrays)
+    _assert_same_network(load_network(tmp_path / "v1.npz"), net)
+    assert load_network_metadata(tmp_path / "v1.npz") == {"a": [1, 2.5]}
+    meta2 = {**meta, "version": 2, "checksum": _sha256(arrays)}
+    with open(tmp_path / "ref.npz", "wb") as f:
+        np.savez(f, **{**arrays, "meta": np.array(json.dumps(meta2))})
     save_network(tmp_path / "n.npz", net, metadata={"a": [1, 2.5]})
     assert (tmp_path / "n.npz").read_bytes() == (tmp_path / "ref.npz").read_bytes()
 
@@ -191,7 +211,8 @@ def test_checkpoint_is_frozen_and_to_dict_is_json(tmp_path):
     assert d["key"]["impl"] and d["key"]["data"] == jax.random.key_data(ck.key).tolist()
 
 
-def test_checkpoint_file_is_the_0_1_format_byte_for_byte(tmp_path, monkeypatch):
+def test_checkpoint_file_is_the_0_1_format_plus_a_checksum_byte_for_byte(tmp_path,
+                                                                          monkeypatch):
     _freeze_clock(monkeypatch)
     net = jrelu.init(jax.random.key(1), (2, 3, 1), dtype=jnp.float64)
     opt = optax.adam(1e-3)
@@ -204,9 +225,16 @@ def test_checkpoint_file_is_the_0_1_format_byte_for_byte(tmp_path, monkeypatch):
               "key_impl": np.array(str(jax.random.key_impl(key)))}
     arrays.update({f"opt/{i}": np.asarray(x) for i, x in enumerate(leaves)})
     arrays["extra/loss"] = np.arange(3.0)
-    arrays["meta"] = np.array(json.dumps(
-        {"format": "jrelu.checkpoint", "version": 1, "step": 17, "opt_leaves": len(leaves),
-         "metadata": {"fingerprint": "abc"}}))
+    meta = {"format": "jrelu.checkpoint", "version": 1, "step": 17, "opt_leaves": len(leaves),
+            "metadata": {"fingerprint": "abc"}}
+    arrays["meta"] = np.array(json.dumps(meta))
+    with open(tmp_path / "v1.npz", "wb") as f:  # a checkpoint written by jrelu 0.1 still loads
+        np.savez(f, **arrays)
+    old = load_checkpoint(tmp_path / "v1.npz", opt_state_template=state)
+    assert old.step == 17 and old.metadata == {"fingerprint": "abc"}
+    _assert_same_network(old.net, net)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, old.opt_state, state)
+    arrays["meta"] = np.array(json.dumps({**meta, "version": 2, "checksum": _sha256(arrays)}))
     with open(tmp_path / "ref.npz", "wb") as f:
         np.savez(f, **arrays)
     save_checkpoint(tmp_path / "c.npz", net, opt_state=state, step=17, key=key,
@@ -268,3 +296,184 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     assert p.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["f.npz"]  # no temporary file left behind
     assert zipfile.is_zipfile(p)
+
+
+# -- damaged and foreign files: one ValueError naming the file, the file left as it was -------
+
+
+def _net_file(tmp_path, name="n.npz"):
+    path = tmp_path / name
+    save_network(path, jrelu.init(jax.random.key(0), (2, 3, 1), dtype=jnp.float64),
+                 metadata={"m": 1})
+    return path
+
+
+def _ckpt_file(tmp_path, name="c.npz"):
+    path = tmp_path / name
+    net = jrelu.init(jax.random.key(0), (2, 3, 1), dtype=jnp.float64)
+    save_checkpoint(path, net, opt_state=optax.adam(1e-3).init(net), step=3,
+                    key=jax.random.key(1), extra={"loss": np.arange(3.0)})
+    return path
+
+
+_LOADERS = [load_network, load_network_metadata,
+            lambda p: load_checkpoint(p), lambda p: load_checkpoint(
+                p, opt_state_template=optax.adam(1e-3).init(jrelu.init(jax.random.key(0),
+                                                                       (2, 3, 1))))]
+
+
+def _refused(path, loaders, *words):
+    """Every loader raises one ValueError line naming the file and ``words``; no pickle hint;
+    the file is byte-identical afterwards."""
+    before, mtime = path.read_bytes(), os.stat(path).st_mtime_ns
+    for load in loaders:
+        with pytest.raises(ValueError) as e:
+            load(path)
+        msg = str(e.value)
+        assert msg.startswith(f"{path}: ") and "\n" not in msg, msg
+        assert "pickle" not in msg.replace("pickled data", "") and "allow_pickle" not in msg
+        for w in words:
+            assert w in msg, msg
+    assert path.read_bytes() == before and os.stat(path).st_mtime_ns == mtime
+
+
+def test_garbage_empty_and_truncated_files_are_refused_naming_the_file(tmp_path):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(np.random.default_rng(0).bytes(500))
+    _refused(garbage, _LOADERS, "not a jrelu file", "not an .npz zip archive")
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    _refused(empty, _LOADERS, "empty file")
+    npy = tmp_path / "array.npz"  # a .npy array saved under an .npz name
+    np.save(open(npy, "wb"), np.zeros(3))
+    _refused(npy, _LOADERS, "not a jrelu file")
+    for src in (_net_file(tmp_path), _ckpt_file(tmp_path)):
+        raw = src.read_bytes()
+        for cut in (4, 40, len(raw) // 2, len(raw) - 30, len(raw) - 1):
+            torn = tmp_path / f"torn{cut}.npz"
+            torn.write_bytes(raw[:cut])
+            _refused(torn, _LOADERS, "truncated or corrupt")
+
+
+def test_npz_with_an_object_array_is_refused_without_the_pickle_hint(tmp_path):
+    path = tmp_path / "obj.npz"
+    meta = {"format": "jrelu.network", "version": 1, "widths": [1, 1], "dtype": "float64",
+            "metadata": {}}
+    np.savez(path, A_1=np.array([[1.0]]), b_1=np.array([object()], dtype=object),
+             meta=np.array(json.dumps(meta)))
+    _refused(path, [load_network, load_network_metadata], "'b_1' holds Python objects")
+    flipped = tmp_path / "magic.npz"  # numpy reads a non-zip as a pickle: never offered here
+    flipped.write_bytes(b"PK\x13\x04" + _net_file(tmp_path).read_bytes()[4:])
+    _refused(flipped, _LOADERS, "not a jrelu file")
+
+
+def test_wrong_format_versions_and_bad_meta_are_refused(tmp_path):
+    net = jrelu.init(jax.random.key(0), (2, 1))
+    arrays = {"A_1": np.asarray(net.layers[0][0]), "b_1": np.asarray(net.layers[0][1])}
+    meta = {"format": "jrelu.network", "widths": [2, 1], "dtype": "float32", "metadata": {}}
+    cases = [({**meta, "version": 0}, "unknown format version 0"),
+             ({**meta, "version": "2"}, "unknown format version '2'"),
+             ({**meta, "version": True}, "unknown format version True"),
+             (meta, "unknown format version None"),
+             ({**meta, "version": 3}, "file version 3 is newer than this jrelu supports (2)"),
+             ({**meta, "version": 2}, "without a checksum"),
+             ({**meta, "version": 2, "checksum": "sha256:00"}, "checksum mismatch"),
+             ({**meta, "version": 1, "widths": "2,1"}, "no valid 'widths' entry"),
+             ([1, 2], "'meta' is not a JSON object")]
+    for i, (m, words) in enumerate(cases):
+        path = tmp_path / f"v{i}.npz"
+        np.savez(path, **arrays, meta=np.array(json.dumps(m)))
+        _refused(path, [load_network, load_network_metadata], words)
+    path = tmp_path / "notjson.npz"
+    np.savez(path, **arrays, meta=np.array("{not json"))
+    _refused(path, [load_network], "'meta' is not a JSON object")
+    path = tmp_path / "badlayer.npz"  # a version-1 file whose arrays are no network
+    np.savez(path, A_1=np.zeros(3), b_1=np.zeros(3),
+             meta=np.array(json.dumps({**meta, "version": 1, "widths": [3, 3]})))
+    _refused(path, [load_network], "layer 1", "is not a layer of a network")
+
+
+def test_checksum_catches_a_flipped_bit_that_the_zip_crc_does_not(tmp_path):
+    for src in (_net_file(tmp_path), _ckpt_file(tmp_path)):
+        with np.load(src, allow_pickle=False) as f:
+            arrays = {n: f[n] for n in f.files}
+        name = "A_1" if "A_1" in arrays else "net/A_1"
+        flipped = arrays[name].copy()
+        flipped.view(np.uint64)[1, 0] ^= np.uint64(1) << np.uint64(17)  # one mantissa bit
+        bad = tmp_path / f"flip-{src.name}"
+        with open(bad, "wb") as f:  # a fresh zip: its CRCs are right for the changed bytes
+            np.savez(f, **{**arrays, name: flipped})
+        with zipfile.ZipFile(bad) as z:
+            assert z.testzip() is None  # the zip layer sees nothing wrong
+        loaders = _LOADERS[:2] if src.name == "n.npz" else _LOADERS[2:]
+        _refused(bad, loaders, "checksum mismatch")
+        # the same file with its entries intact loads
+        with open(tmp_path / "same.npz", "wb") as f:
+            np.savez(f, **arrays)
+        loaders[0](tmp_path / "same.npz")
+
+
+def test_every_single_byte_flip_is_refused_or_harmless(tmp_path):
+    """Flip one bit in every third byte of a network file: the load raises one ValueError naming the
+    file, or (a flip in a zip timestamp or padding) returns the very same network."""
+    src = _net_file(tmp_path)
+    net, raw = load_network(src), bytearray(src.read_bytes())
+    refused = 0
+    bad = tmp_path / "bad.npz"
+    positions = range(0, len(raw), 3)  # every third byte: headers, data, meta, directory
+    for i in positions:
+        raw[i] ^= 0x10
+        bad.write_bytes(bytes(raw))
+        raw[i] ^= 0x10
+        try:
+            back = load_network(bad)
+        except ValueError as e:
+            msg = str(e)
+            assert msg.startswith(f"{bad}: ") and "\n" not in msg, msg
+            assert "allow_pickle" not in msg and "pickle.load" not in msg, msg
+            refused += 1
+        else:
+            _assert_same_network(back, net)
+    assert refused > 0.8 * len(positions), (refused, len(positions))
+
+
+_KILL_MID_WRITE = """
+import os, signal, sys, time
+import jax
+import jrelu
+from jrelu.io import atomic_write, save_checkpoint
+path, flag = sys.argv[1], sys.argv[2]
+net = jrelu.init(jax.random.key(0), (2, 3, 1))
+def write(f):
+    f.write(b"PK\\x03\\x04 half a new checkpoint")
+    f.flush()
+    open(flag, "w").close()
+    time.sleep(60)
+atomic_write(path, write)
+"""
+
+
+def test_a_process_killed_while_writing_keeps_the_old_checkpoint(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = _ckpt_file(tmp_path)
+    before = path.read_bytes()
+    flag = tmp_path / "writing"
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_MID_WRITE, str(path), str(flag)],
+                            env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    try:
+        deadline = time.time() + 120
+        while not flag.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.01)
+        assert flag.exists(), "the writer never started"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert path.read_bytes() == before
+    assert load_checkpoint(path).step == 3
+    # the killed writer's temporary file is left (no handler runs on SIGKILL), beside it
+    assert {p.name for p in tmp_path.iterdir()} - {"c.npz", "writing"} <= {
+        p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")}

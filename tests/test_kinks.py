@@ -549,3 +549,71 @@ def test_keyword_only_options_and_result_types():
     # the pattern of the lexicographic Jacobian is among the patterns found
     pat = lexicographic_pattern(net, x)
     assert any(np.array_equal(np.asarray(pat[0]), np.asarray(p)) for p in found.patterns[0])
+
+
+# -- kink reports at non-finite points (issue 12) -------------------------------------------
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_kink_report_flags_nonfinite_points(jit):
+    """A NaN point used to report "0 kinks, may_differ False". Now it is ``nonfinite`` and
+    ``may_differ``, its NaN/±inf pre-activations are counted per layer, and the finite
+    points' counts are unchanged."""
+    report = jax.jit(jrelu.kink_report, static_argnames="activation") if jit \
+        else jrelu.kink_report
+    net = slope_network(2.0, 3.0)  # hidden z = (x, -x)
+    X = jnp.array([[0.0], [jnp.nan], [0.5], [jnp.inf], [-jnp.inf]])
+    for act in (ReLU(), ReLU(deriv_at_kink=0.5), HardTanh(), jrelu.Softplus()):
+        rep = report(net, X, activation=act)
+        assert rep.nonfinite.tolist() == [False, True, False, True, True]
+        assert rep.nonfinite_counts[0].tolist() == 6 and int(rep.total_nonfinite) == 6
+        assert int(rep.num_nonfinite) == 3
+        assert rep.may_differ.tolist()[1:] == [True, False, True, True]
+        assert rep.point_counts.tolist()[1:] == [0, 0, 0, 0]
+        clean = report(net, X[jnp.array([0, 2])], activation=act)
+        for a, b in zip(jax.tree.leaves(rep), jax.tree.leaves(clean)):
+            if a.shape == X.shape[:-1]:
+                a = a[jnp.array([0, 2])]
+            if a.dtype == bool or a.ndim:
+                np.testing.assert_array_equal(a, b)
+        assert int(rep.total_exact) == int(clean.total_exact)
+    finite = report(net, X[jnp.array([0, 2])])
+    assert int(finite.total_nonfinite) == 0 and not bool(finite.nonfinite.any())
+
+
+def test_kink_report_nonfinite_overflow_and_depth_one():
+    """An overflow inside the network (finite x, infinite pre-activation) is flagged; a
+    network without hidden layers flags a non-finite x itself."""
+    big = Network([(jnp.array([[1e200], [1.0]]), jnp.zeros(2)),
+                   (jnp.array([[1e200, 1.0]]), jnp.zeros(1)), (jnp.ones((1, 1)), jnp.zeros(1))])
+    rep = jrelu.kink_report(big, jnp.array([[1e10], [0.0]]))
+    assert rep.nonfinite.tolist() == [True, False]
+    assert [int(c) for c in rep.nonfinite_counts] == [0, 1]
+    assert rep.may_differ.tolist() == [True, True]  # x = 0: two kinks
+    affine = Network([(jnp.array([[1.0, 2.0]]), jnp.zeros(1))])
+    rep = jrelu.kink_report(affine, jnp.array([[jnp.nan, 0.0], [0.0, 0.0], [0.0, -jnp.inf]]))
+    assert rep.nonfinite.tolist() == [True, False, True]
+    assert rep.may_differ.tolist() == [True, False, True] and rep.nonfinite_counts == ()
+    assert "nonfinite" in jrelu.KinkReport._fields
+
+
+def test_hull_distance_and_num_bases_wrong_types():
+    """Issue 12: TypeError/ValueError naming ``elements``, ``J`` and ``num_bases``."""
+    for bad in (None, 3, "net", {"a": 1}):
+        with pytest.raises(TypeError, match="^elements must be a sequence"):
+            hull_distance(bad, np.zeros(2))
+    with pytest.raises(TypeError, match=r"^elements\[0\] must be a"):
+        hull_distance(["a", "b"], np.zeros(2))
+    with pytest.raises(ValueError, match="^elements must hold at least one"):
+        hull_distance([], np.zeros(2))
+    with pytest.raises(ValueError, match="^elements must all have the same number"):
+        hull_distance([np.zeros(2), np.zeros(1)], np.zeros(2))
+    for bad in ("x", ["a", "b"], None):
+        with pytest.raises(TypeError, match="^J must be a"):
+            hull_distance([np.zeros(2)], bad)
+    net = slope_network(2.0, 3.0)
+    found = limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0), num_bases=0)
+    with pytest.raises(TypeError, match="^J must be a"):
+        found.contains("x")
+    with pytest.raises(ValueError, match="^num_bases must be an integer <= "):
+        limiting_jacobians(net, jnp.zeros(1), key=jax.random.key(0), num_bases=2**70)

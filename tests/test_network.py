@@ -79,7 +79,7 @@ def test_wrong_argument_types():
 def test_wrong_input_dimension():
     net = jrelu.init(jax.random.key(0), (3, 4, 1))
     with pytest.raises(ValueError,
-                       match=r"input must have shape \(3,\) or \(\.\.\., 3\).*\(5, 2\)"):
+                       match=r"x must have shape \(3,\) or \(\.\.\., 3\).*\(5, 2\)"):
         jrelu.realize(net, jnp.ones((5, 2)))
     with pytest.raises(ValueError, match="got shape \\(\\)"):
         jrelu.realize(net, 1.0)
@@ -216,7 +216,7 @@ def test_linear_combination(rng):
     x = _points(rng, 3)
     expected = coeffs[0] * _np_realize(nets[0], x) + coeffs[1] * _np_realize(nets[1], x)
     np.testing.assert_array_equal(jrelu.realize(net, x), expected)
-    with pytest.raises(ValueError, match="one coefficient per network"):
+    with pytest.raises(ValueError, match="^coeffs must have one entry per network"):
         jrelu.linear_combination([1.0], nets)
     with pytest.raises(ValueError, match="equal output dimension"):
         jrelu.linear_combination([1.0, 1.0], [nets[0], dyadic_network(rng, (3, 1))])
@@ -249,3 +249,45 @@ def test_flatten_layout_and_inverse(rng):
     np.testing.assert_array_equal(jax.jit(jrelu.flatten)(net), theta)
     with pytest.raises(ValueError, match=r"must have shape \(54,\), got \(53,\)"):
         jrelu.unflatten(theta[:-1], net.widths)
+
+
+def test_wrong_types_name_the_argument():
+    """Issue 12: a TypeError naming the argument, never a bare AttributeError/IndexError or
+    a JAX-internal message (widths, nets, coeffs, theta, layers, check, x)."""
+    net = jrelu.init(jax.random.key(0), (2, 3, 1))
+    for bad in (3, None, "23"):
+        with pytest.raises(TypeError, match="^widths"):
+            jrelu.init(jax.random.key(0), bad)
+        with pytest.raises(TypeError, match="^widths"):
+            jrelu.unflatten(jnp.zeros(13), bad)
+    with pytest.raises(ValueError, match="^widths"):
+        jrelu.unflatten(jnp.zeros(0), (2,))
+    for bad in ("ab", None, [True]):
+        with pytest.raises(TypeError, match="^theta"):
+            jrelu.unflatten(bad, (2, 3, 1))
+        with pytest.raises(TypeError, match="^coeffs"):
+            jrelu.linear_combination(bad, [net])
+    for bad in (None, net, "ab", 3):
+        with pytest.raises(TypeError, match="^nets"):
+            jrelu.linear_combination([1.0], bad)
+    with pytest.raises(ValueError, match="^nets must hold at least one"):
+        jrelu.linear_combination([], [])
+    with pytest.raises(ValueError, match="^coeffs has a non-finite entry nan"):
+        jrelu.linear_combination([np.nan], [net])
+    for bad in (None, 3, "ab"):
+        with pytest.raises(TypeError, match="^layers"):
+            jrelu.Network(bad)
+    with pytest.raises(TypeError, match="^layers: layer 1: A_1 must be a"):
+        jrelu.Network([("ab", "cd")])
+    with pytest.raises(TypeError, match="^check must be a bool"):
+        jrelu.Network(net.layers, check="yes")
+    for bad in ("ab", None, [True, False], jnp.array([1j, 0j])):
+        with pytest.raises(TypeError, match="^x must be a"):
+            jrelu.realize(net, bad)
+        with pytest.raises(TypeError, match="^x must be a"):
+            jrelu.preactivations(net, bad)
+    for fn in (jrelu.compose, jrelu.sparse_compose):
+        with pytest.raises(TypeError, match="^outer must be a jrelu.Network"):
+            fn("net", net)
+        with pytest.raises(TypeError, match="^inner must be a jrelu.Network"):
+            fn(net, [net])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jrelu.samplers import (
-    FixedPoints,
+    FromFunction,
     Gaussian,
     Halton,
     RadialShells,
@@ -23,7 +23,7 @@ def test_random_samplers_are_per_index_and_keyed():
     idx = jnp.concatenate([jnp.arange(39, 19, -1), jnp.arange(20)])
     for s in (UniformBox(4, low=-2.0, high=3.0), Gaussian(4, mean=1.0, std=2.0),
               RadialShells(4, r_max=1e3, num_shells=5), Halton(4, scramble=True),
-              FixedPoints(4, lambda k: jax.random.laplace(k, (4,)), name="laplace")):
+              FromFunction(4, lambda k: jax.random.laplace(k, (4,)), name="laplace")):
         # point i depends only on (key, i): any index order or offset reproduces it
         full, perm, other = jax.jit(lambda k1, k2, s=s: (
             s.points(k1, jnp.arange(40)), s.points(k1, idx), s.points(k2, jnp.arange(40))))(
@@ -93,18 +93,79 @@ def test_sampler_bad_parameters():
     with pytest.raises(TypeError, match="num_shells"):
         RadialShells(2, num_shells=2.5)
     with pytest.raises(TypeError, match="fn"):
-        FixedPoints(2, "not callable")
+        FromFunction(2, "not callable")
     with pytest.raises(ValueError, match=r"fn must return shape \(2,\)"):
-        FixedPoints(2, lambda k: jnp.zeros(3))(jax.random.key(0), 4)
+        FromFunction(2, lambda k: jnp.zeros(3))(jax.random.key(0), 4)
 
 
 def test_options_are_keyword_only():
     with pytest.raises(TypeError):
         UniformBox(2, -1.0, 1.0)  # noqa - low, high are keyword-only
-    for cls in (UniformBox, Gaussian, RadialShells, Halton, TensorGrid, FixedPoints):
+    for cls in (UniformBox, Gaussian, RadialShells, Halton, TensorGrid, FromFunction):
         assert issubclass(cls, Sampler)
         for f in dataclasses.fields(cls):
             if f.default is not dataclasses.MISSING:
                 assert f.kw_only, (cls.__name__, f.name)
-    d = FixedPoints(2, jax.random.normal, name="n").describe()
-    assert d == {"sampler": "FixedPoints", "dim": 2, "fn": "normal", "name": "n"}
+    d = FromFunction(2, jax.random.normal, name="n").describe()
+    assert d == {"sampler": "FromFunction", "dim": 2, "fn": "normal", "name": "n"}
+
+
+def _all_samplers(d=3):
+    return (UniformBox(d, low=-2.0, high=3.0), Gaussian(d, mean=1.0, std=2.0),
+            RadialShells(d, r_max=1e3, num_shells=5), Halton(d, scramble=True),
+            TensorGrid(d, num_per_axis=11, low=-1.0, high=2.5),
+            FromFunction(d, lambda k: jax.random.laplace(k, (d,)), name="laplace"))
+
+
+def _check_same_points(s, dtype, key, n, with_sweep):
+    """sampler(key, n) eagerly, under jit, via points() in any order or batch, and inside
+    error_sweep (its reported argmax points): bitwise the same points."""
+    import jrelu
+
+    eager = np.asarray(s(key, n, dtype=dtype))
+    jitted = np.asarray(jax.jit(lambda k: s(k, n, dtype=dtype))(key))
+    assert eager.dtype == dtype
+    np.testing.assert_array_equal(jitted, eager, err_msg=type(s).__name__)
+    perm = np.random.default_rng(0).permutation(n)  # another order, the same compiled shape
+    np.testing.assert_array_equal(s.points(key, perm, dtype=dtype), eager[perm])
+    if not with_sweep:
+        return
+    np.testing.assert_array_equal(s(key, 5, dtype=dtype), eager[:5])  # another batch size
+    net = jrelu.init(jax.random.key(0), (s.dim, 2, 1), dtype=dtype)
+    rep = jrelu.error_sweep(net, lambda x: jnp.sqrt(jnp.sum(x * x)), s, num_points=n,
+                            key=key, derivative=False, chunk_size=128, progress=False)
+    for i, x in ((rep.value.argmax_index, rep.value.argmax),
+                 (rep.value.argmax_unweighted_index, rep.value.argmax_unweighted)):
+        np.testing.assert_array_equal(np.asarray(x, dtype), eager[i], err_msg=type(s).__name__)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_direct_call_eager_jit_and_sweep_give_the_same_points(dtype):
+    """Eagerly vs under jit vs points() (every sampler in float32); the sweep for Gaussian
+    here (and for RadialShells in test_sweep's chunk-size test); every sampler in both
+    dtypes, in the sweep too: the slow test below."""
+    key = jax.random.key(5)
+    for s in _all_samplers():
+        # float64: the samplers whose eager and jit points differed before, and Gaussian
+        if dtype == jnp.float32 or isinstance(s, (Gaussian, RadialShells, Halton)):
+            _check_same_points(s, dtype, key, 300, with_sweep=isinstance(s, Gaussian))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_every_sampler_in_the_sweep_gives_the_direct_points(dtype):
+    for s in _all_samplers():
+        _check_same_points(s, dtype, jax.random.key(6), 1000, with_sweep=True)
+
+
+def test_points_index_and_n_are_checked():
+    s = Gaussian(2)
+    with pytest.raises(TypeError, match="index"):
+        s.points(jax.random.key(0), jnp.zeros(3))
+    with pytest.raises(ValueError, match="index"):
+        s.points(jax.random.key(0), jnp.zeros((2, 2), jnp.int32))
+    with pytest.raises(TypeError, match="^n "):
+        s(jax.random.key(0), 2.5)
+    with pytest.raises(ValueError, match="^n "):
+        s(jax.random.key(0), -1)
+    assert s(jax.random.key(0), 0).shape == (0, 2)

@@ -267,7 +267,7 @@ def test_bad_input_is_refused_before_work():
         jrelu.error_sweep(net, lambda x: x, s, **nk)
     with pytest.raises(ValueError, match=r"target_grad .* shape \(3,\)"):
         jrelu.error_sweep(net, ok, s, **nk, target_grad=lambda x: x)
-    with pytest.raises(TypeError, match="FixedPoints"):
+    with pytest.raises(TypeError, match="FromFunction"):
         jrelu.error_sweep(net, ok, lambda k, n: jnp.zeros((n, 3)), **nk)
     with pytest.raises(ValueError, match="sampler dimension 4 .* N_0 = 3"):
         jrelu.error_sweep(net, ok, UniformBox(4), **nk)
@@ -296,3 +296,117 @@ def test_bad_input_is_refused_before_work():
         jrelu.error_sweep(jrelu.init(key, (1, 4, 1)), lambda x: 1.0 / (x - 400.0),
                           TensorGrid(1, num_per_axis=1001, low=0.0, high=1000.0),
                           num_points=None, key=key, chunk_size=64)
+
+
+# -- batch independence, float32 range, default shells, keys (issue 12) ---------------------------
+
+
+def _hard_case(dtype):
+    """The case where batch-dependent rounding showed: many points, big chunks, a vector target."""
+    net = jrelu.init(jax.random.key(1), (3, 16, 16, 2), dtype=dtype)
+    s = RadialShells(3, r_max=1e3, num_shells=6, r_min=1e-2)
+    kw = dict(num_points=6001, key=jax.random.key(2), kappa=1.0, progress=False)
+    return net, (lambda x: jnp.stack([jnp.sum(jnp.sin(x)), jnp.prod(x)])), s, kw
+
+
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_report_identical_for_any_chunk_size(dtype):
+    net, target, s, kw = _hard_case(dtype)
+    reps = [jrelu.error_sweep(net, target, s, chunk_size=c, **kw) for c in (4096, 97)]
+    d = [_untimed(r) for r in reps]
+    for x in d:
+        x.pop("chunk_size")
+        x.pop("num_chunks")
+    assert d[0] == d[1]
+    # the reported argmax points are the sampler's own points, drawn directly
+    pts = np.asarray(s(kw["key"], kw["num_points"], dtype=dtype))
+    for st in (reps[1].value, reps[1].derivative):
+        np.testing.assert_array_equal(st.argmax, pts[st.argmax_index])
+        np.testing.assert_array_equal(st.argmax_unweighted, pts[st.argmax_unweighted_index])
+
+
+def _f64(a):
+    return np.asarray(a, np.float64)
+
+
+def test_float32_sweep_far_out_has_no_spurious_overflow(recwarn):
+    """Target |x|^3, kappa = 3, radii 1e-20 .. 1e10 (d = 3): every true quantity fits float32."""
+    net = jrelu.init(jax.random.key(0), (3, 16, 1), dtype=jnp.float32)
+    def norm(x):  # scaled, so that |x| = 1e-20 does not underflow in the target itself
+        m = jnp.max(jnp.abs(x))
+        return m * jnp.sqrt(jnp.sum((x / m) ** 2))
+
+    target = lambda x: norm(x) ** 3  # noqa: E731
+    grad = lambda x: 3 * norm(x) * x  # noqa: E731
+
+    s = RadialShells(3, r_max=1e10, num_shells=7, r_min=1e-20)
+    key, n = jax.random.key(1), 700
+    r = jrelu.error_sweep(net, target, s, num_points=n, key=key, kappa=3.0, chunk_size=512,
+                          target_grad=grad)
+    # reference: the same float32 points, values and Jacobians, norms and weights in float64
+    x32 = s(key, n, dtype=jnp.float32)
+    e = jax.jit(lambda x: jrelu.pointwise_errors(net, target, x, kappa=3.0, target_grad=grad))(
+        x32)
+    x = _f64(x32)
+    rad = np.linalg.norm(x, axis=-1)
+    np.testing.assert_allclose(_f64(e.norm), rad, rtol=1e-6)
+    np.testing.assert_allclose(rad, np.tile(s.radii(), 100), rtol=1e-6)
+    w = 1 + rad**3
+    ev = np.abs(_f64(e.target_value) - _f64(e.value))[:, 0] / w
+    ed = np.linalg.norm(_f64(e.target_derivative) - _f64(e.derivative), axis=(-2, -1)) / w
+    for st, ref in ((r.value, ev), (r.derivative, ed)):
+        assert math.isfinite(st.sup) and st.sup > 0 and st.mean > 0
+        np.testing.assert_allclose(st.sup, ref.max(), rtol=1e-5)
+        np.testing.assert_allclose(st.mean, ref.mean(), rtol=1e-5)
+        assert st.argmax_index == int(np.argmax(ref))
+    assert [sh.count for sh in r.radial_profile] == [100] * 7  # every radius in its shell
+    for sh, rad_j in zip(r.radial_profile, s.radii()):
+        assert sh.r_min < rad_j < sh.r_max
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    # kappa = 4 at radius 1e12: the weight 1e48 does not fit, the weighted errors do
+    s3 = RadialShells(3, r_max=1e12, num_shells=3, r_min=1.0)
+    r3 = jrelu.error_sweep(net, target, s3, num_points=30, key=key, kappa=4.0, target_grad=grad)
+    x3 = s3(key, 30, dtype=jnp.float32)
+    e3 = jax.jit(lambda x: jrelu.pointwise_errors(net, target, x, kappa=4.0, target_grad=grad))(
+        x3)
+    ref3 = np.linalg.norm(_f64(e3.target_derivative) - _f64(e3.derivative), axis=(-2, -1)) \
+        / (1 + np.linalg.norm(_f64(x3), axis=-1) ** 4)
+    assert np.isinf(_f64(e3.weight)).sum() == 10 and bool(jnp.all(e3.finite))
+    np.testing.assert_allclose(_f64(e3.weighted_derivative_error), ref3, rtol=1e-5)
+    np.testing.assert_allclose(r3.derivative.sup, ref3.max(), rtol=1e-5)
+    assert r3.value.mean > 0
+
+
+def test_true_overflow_raises_named_value_error():
+    net = jrelu.init(jax.random.key(0), (3, 4, 1), dtype=jnp.float32)
+    c = 2.5e38  # each gradient entry fits float32, their Frobenius norm does not
+    s = RadialShells(3, r_max=1e-3, num_shells=1, r_min=1e-3)
+    with pytest.raises(ValueError, match=r"derivative error .* overflows float32 at point index 0"):
+        jrelu.error_sweep(net, lambda x: jnp.float32(c) * jnp.sum(x), s, num_points=10,
+                          key=jax.random.key(0), target_grad=lambda x: jnp.full(3, c, jnp.float32))
+    with pytest.raises(ValueError, match="r_max = 1e.* does not fit in float32"):
+        jrelu.error_sweep(net, lambda x: jnp.sum(x), RadialShells(3, r_max=1e60, num_shells=2,
+                                                                  r_min=1.0),
+                          num_points=10, key=jax.random.key(0))
+
+
+def test_default_shells_for_extreme_float64_radii():
+    s = RadialShells(2, r_max=1e200, num_shells=5, r_min=1e-200)
+    edges = s.radial_edges()
+    assert np.all(np.isfinite(edges)) and np.all(np.diff(edges) > 0)
+    np.testing.assert_allclose(edges, [5e-201, 1e-150, 1e-50, 1e50, 1e150, 2e200], rtol=1e-12)
+    edge = RadialShells(2, r_max=1.5e308, num_shells=2, r_min=1e-323).radial_edges()
+    assert np.all(np.isfinite(edge)) and np.all(edge > 0)  # 2 r_max and r_min / 2 left out
+    net = jrelu.init(jax.random.key(0), (2, 4, 1))
+    r = jrelu.error_sweep(net, lambda x: jnp.sum(x), s, num_points=50, key=jax.random.key(0),
+                          derivative=False)
+    assert [sh.count for sh in r.radial_profile] == [10] * 5
+    for sh, rad in zip(r.radial_profile, s.radii()):
+        assert sh.r_min < rad < sh.r_max
+
+
+def test_int_key_is_a_type_error_naming_key():
+    net = jrelu.init(jax.random.key(0), (2, 4, 1))
+    for bad in (0, 1.5, "0", None, np.zeros(3, np.uint32)):
+        with pytest.raises(TypeError, match="^key must be a JAX PRNG key"):
+            jrelu.error_sweep(net, lambda x: jnp.sum(x), Gaussian(2), num_points=10, key=bad)

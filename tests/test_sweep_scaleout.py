@@ -30,6 +30,17 @@ KW = dict(kappa=1.0, chunk_size=100, progress=False)
 """
 
 
+# The case where batch-dependent rounding showed (issue 12): RadialShells, 6001 points.
+HARD = """
+import jax, jax.numpy as jnp, jrelu
+hnet = jrelu.init(jax.random.key(1), (3, 16, 16, 2))
+def htarget(x):
+    return jnp.stack([jnp.sum(jnp.sin(x)), jnp.prod(x)])
+hs = jrelu.samplers.RadialShells(3, r_max=1e3, num_shells=6, r_min=1e-2)
+hkw = dict(num_points=6001, key=jax.random.key(2), kappa=1.0, progress=False)
+"""
+
+
 def _problem():
     ns = {}
     exec(PROBLEM, ns)  # noqa: S102 - the same text the subprocesses run
@@ -72,16 +83,29 @@ def test_multi_device_equals_single_device_exactly():
                                       devices=dev, **KW)
                 out.append(r.to_dict())
         print(json.dumps(out))
+    """) + HARD + textwrap.dedent("""
+        hard = [jrelu.error_sweep(hnet, htarget, hs, devices=dev, chunk_size=c, **hkw).to_dict()
+                for dev, c in ((jax.devices()[:1], 97), (jax.devices()[:2], 4096), ("all", 97))]
+        print(json.dumps(hard))
     """)
     p = _run(script, {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
     assert p.returncode == 0, p.stderr[-3000:]
-    multi = json.loads(p.stdout.splitlines()[-1])
+    multi = json.loads(p.stdout.splitlines()[-2])
+    hard = json.loads(p.stdout.splitlines()[-1])
     single = _single_device_reports(samplers=(0, 1))
     assert [d["num_devices"] for d in multi] == [4, 4, 3, 4]
     assert multi[2]["chunk_size"] == 102  # rounded up to a multiple of 3 devices
     drop = ("num_devices", "chunk_size", "num_chunks")
     for d, s in zip(multi, [0, 0, 0, 1]):
         assert _untimed(d, drop) == _untimed(single[s].to_dict(), drop)
+    # the hard case (big chunks, 6001 points): 1, 2 and 4 devices, chunk 97 or 4096, equal
+    # the default single-device sweep bit for bit
+    ns = {}
+    exec(HARD, ns)  # noqa: S102
+    one = jrelu.error_sweep(ns["hnet"], ns["htarget"], ns["hs"], chunk_size=4096, **ns["hkw"])
+    assert [d["num_devices"] for d in hard] == [1, 2, 4]
+    for d in hard:
+        assert _untimed(d, drop) == _untimed(one.to_dict(), drop)
 
 
 def _free_port() -> int:

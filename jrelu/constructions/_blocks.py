@@ -90,7 +90,7 @@ def sawtooth_network(s: int, *, dtype=None) -> Network:
     References:
       Telgarsky (2016), `arXiv:1602.04485 <https://arxiv.org/abs/1602.04485>`_.
     """
-    s = _checks.integer("s", s, min=1)
+    s = _checks.size("s", s)
     _checks.default_float_dtype(dtype)
 
     def build():
@@ -172,7 +172,7 @@ def square_network(m: int, *, dtype=None) -> Network:
       Yarotsky (2017), `arXiv:1610.01145 <https://arxiv.org/abs/1610.01145>`_;
       Telgarsky (2016), `arXiv:1602.04485 <https://arxiv.org/abs/1602.04485>`_.
     """
-    m = _checks.integer("m", m, min=1)
+    m = _checks.size("m", m)
     return network_from_layers(square_layers(m), dtype)
 
 
@@ -206,7 +206,7 @@ def abs_network(d: int, *, dtype=None) -> Network:
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    d = _checks.integer("d", d, min=1)
+    d = _checks.size("d", d)
     eye = np.eye(d)
     return network_from_layers([(np.vstack([eye, -eye]), np.zeros(2 * d)),
                                 (np.hstack([eye, eye]), np.zeros(d))], dtype)
@@ -278,7 +278,7 @@ def multiplication_network(b: float, m: int, *, dtype=None) -> Network:
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
     b = _checks.positive("b", b)
-    m = _checks.integer("m", m, min=1)
+    m = _checks.size("m", m)
     sq = square_layers(m)
     I2 = np.eye(2)
     lam = b * b  # every hidden neuron from layer 2 on is scaled by b² (ϱ(λz) = λϱ(z))
@@ -384,7 +384,7 @@ def cutoff_network(d: int, B: float, *, dtype=None) -> Network:
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    d = _checks.integer("d", d, min=1)
+    d = _checks.size("d", d)
     B = _checks.positive("B", B)
     eye = np.eye(d)
     return network_from_layers([(np.vstack([eye, -eye]), -B * np.ones(2 * d)),
@@ -436,7 +436,7 @@ def max_network(k: int, *, dtype=None) -> Network:
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    k = _checks.integer("k", k, min=1)
+    k = _checks.size("k", k)
     if k == 1:
         return network_from_layers([(np.ones((1, 1)), np.zeros(1))], dtype)
     _checks.default_float_dtype(dtype)
@@ -622,9 +622,9 @@ def squared_norm_network(d: int, B: float, m: int, *, dtype=None) -> Network:
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    d = _checks.integer("d", d, min=1)
+    d = _checks.size("d", d)
     B = _checks.positive("B", B)
-    m = _checks.integer("m", m, min=1)
+    m = _checks.size("m", m)
     _checks.default_float_dtype(dtype)
 
     def build():

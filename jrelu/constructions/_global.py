@@ -135,7 +135,7 @@ def squared_norm_local(d: int, *, dtype=None) -> LocalApproximant:
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    d = _checks.integer("d", d, min=1)
+    d = _checks.size("d", d)
     _checks.default_float_dtype(dtype)
 
     def build(delta, B):
@@ -184,8 +184,11 @@ def coordinate_product_local(d: int, indices: Sequence[int], *, dtype=None) -> L
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    d = _checks.integer("d", d, min=1)
+    d = _checks.size("d", d)
     _checks.default_float_dtype(dtype)
+    if isinstance(indices, (str, bytes, dict)) or not hasattr(indices, "__iter__"):
+        raise TypeError(f"indices must be a sequence of coordinates (integers), got "
+                        f"{type(indices).__name__}: {indices!r:.80}")
     indices = [_checks.integer(f"indices[{n}]", i) for n, i in enumerate(indices)]
     if not indices or any(not 0 <= i < d for i in indices):
         raise ValueError(f"indices must be a non-empty list of coordinates in [0, {d}), "
@@ -549,7 +552,7 @@ def global_network(local: LocalApproximant | Callable, eps: float, *,
         if local_d is None:
             raise ValueError("d is required (the local approximant does not state it)")
         d = local_d
-    d = _checks.integer("d", d, min=1)
+    d = _checks.size("d", d)
     if local_d is not None and local_d != d:
         raise ValueError(f"inconsistent dimension: d = {d} but the local approximant is for "
                          f"d = {local_d}")

@@ -165,7 +165,7 @@ def product_network(n: int, *, half_width: float, accuracy: float,
       Elbrächter, Grohs, Jentzen, Schwab (2018),
       `arXiv:1809.07669 <https://arxiv.org/abs/1809.07669>`_.
     """
-    n = _checks.integer("n", n, min=1)
+    n = _checks.size("n", n)
     half_width = _checks.positive("half_width", half_width)
     accuracy = _checks.positive("accuracy", accuracy)
     if derivative_accuracy is not None:
@@ -185,7 +185,7 @@ def product_network(n: int, *, half_width: float, accuracy: float,
             if m > 200:
                 raise ValueError(f"accuracy {accuracy} is not reachable in float64 for n={n}, "
                                  f"half_width={half_width}")
-    m = _checks.integer("m", m, min=1)
+    m = _checks.size("m", m)
     plan, node = _product_plan(n, half_width, m)
     net = traced(lambda: _product_from_plan(n, plan, m, dtype))
     return net, ErrorBound(node.e, node.e1, half_width, m)
@@ -197,7 +197,7 @@ def _check_alpha(name: str, alpha, d=None) -> tuple[int, ...]:
     except TypeError:
         raise TypeError(f"{name} must be a multi-index (a sequence of integers), got "
                         f"{alpha!r:.80}") from None
-    alpha = tuple(_checks.integer(f"{name}[{i}]", a, min=0) for i, a in enumerate(alpha))
+    alpha = tuple(_checks.size(f"{name}[{i}]", a, min=0) for i, a in enumerate(alpha))
     if d is not None and len(alpha) != d:
         raise ValueError(f"{name}: multi-index {alpha} has length {len(alpha)}, expected "
                          f"d = {d}")
@@ -316,7 +316,7 @@ def polynomial_network(coeffs: Mapping[tuple, float], d: int, *, half_width: flo
     if not isinstance(coeffs, Mapping):
         raise TypeError(f"coeffs must be a mapping from multi-indices to coefficients, got "
                         f"{_checks.type_name(coeffs)}")
-    d = _checks.integer("d", d, min=1)
+    d = _checks.size("d", d)
     half_width = _checks.positive("half_width", half_width)
     accuracy = _checks.positive("accuracy", accuracy)
     if not coeffs:
