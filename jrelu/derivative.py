@@ -417,6 +417,21 @@ def kink_report(net: Network, x: ArrayLike, *, tol: float = 0.0,
                             same_mask)
 
 
+def _kinks_and_nonfinite_per_point(z, exact):
+    """Per point: the number of entries of ``z`` at a kink and the number that are not finite,
+    in ONE reduction over z. Each entry contributes 1 at a kink and :math:`W+1` when it is
+    not finite (W the width), so the sum :math:`s` splits as ``s % (W+1)`` kinks and
+    ``s // (W+1)`` non-finite entries; a second pass over z would cost ~20% of the report."""
+    width = z.shape[-1]
+    itype = jnp.dtype(int)
+    if width * (width + 1) > jnp.iinfo(itype).max:  # the code would overflow: two passes
+        return (jnp.sum(exact, axis=-1, dtype=itype),
+                jnp.sum(~jnp.isfinite(z), axis=-1, dtype=itype))
+    code = jnp.where(jnp.isfinite(z), exact.astype(itype), jnp.asarray(width + 1, itype))
+    s = jnp.sum(code, axis=-1, dtype=itype)
+    return s % (width + 1), s // (width + 1)
+
+
 def _kink_report_core(net: Network, X, tol, activation: Activation, same_mask: bool):
     zs = preactivations(net, X, activation=activation)[:-1]
     batch_shape = X.shape[:-1]
@@ -430,11 +445,10 @@ def _kink_report_core(net: Network, X, tol, activation: Activation, same_mask: b
     nonfinite = (jnp.zeros(batch_shape, bool) if zs
                  else ~jnp.all(jnp.isfinite(X), axis=-1))
     for z in zs:
-        bad_per_point = jnp.sum(~jnp.isfinite(z), axis=-1, dtype=int)  # one pass over z
+        exact = activation.kink_mask(z)
+        per_point, bad_per_point = _kinks_and_nonfinite_per_point(z, exact)
         nonfinite_counts.append(jnp.sum(bad_per_point))
         nonfinite = nonfinite | (bad_per_point > 0)
-        exact = activation.kink_mask(z)
-        per_point = jnp.sum(exact, axis=-1, dtype=int)
         count = jnp.sum(per_point)
         exact_counts.append(count)
         # Kinks are rare: the per-neuron reduction only runs for a batch that has one.

@@ -63,7 +63,7 @@ __all__ = [
 
 #: Points per evaluation block of :func:`error_sweep`: every per-point number is computed
 #: by one compiled block of this many points, whatever the chunk size or device layout.
-EVAL_BLOCK = 512
+EVAL_BLOCK = 1024
 
 _REFERENCE = ("Berner, Elbrächter, Grohs, Jentzen (2019), "
               "`arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_")
@@ -212,7 +212,7 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
     :math:`R\Phi(x)` and :math:`D^N\Phi(x)` come from one shared forward pass
     (:func:`jrelu.value_and_derivative`); with ``derivative=False`` only
     :func:`jrelu.realize` runs. :func:`error_sweep` computes its per-point numbers with
-    this function on fixed blocks of 512 points inside its compiled chunk function (a
+    this function on fixed blocks of 1024 points inside its compiled chunk function (a
     differently compiled program, e.g. an eager call on another batch, may round
     differently in the last bits). The norms are computed with exact power-of-two scaling
     (no spurious overflow or underflow, e.g. for :math:`\|x\|=10^{\pm20}` in float32), and
@@ -986,7 +986,7 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
     ``num_points`` and an interrupted and resumed sweep reports exactly what an
     uninterrupted one does (timing aside). Every per-point number (the point, f, ∇f,
     :math:`R\Phi`, :math:`D^N\Phi`, the norms and the weighted errors) is computed by one
-    compiled block of 512 points, the loop body of each device's share of a chunk, so it
+    compiled block of 1024 points, the loop body of each device's share of a chunk, so it
     does not depend on the batch it is computed in: the per-point values, and so the
     report, are bitwise identical for any ``chunk_size`` and any device layout (apart from
     the fields ``chunk_size``, ``num_chunks``, ``num_devices``, ``num_processes`` and
@@ -1015,8 +1015,8 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
       derivative: also sweep the derivative error.
       chunk_size: points per compiled chunk (at most n, rounded up to a multiple of the
         number of devices); memory is O(chunk_size · width), independent of n. Each
-        device evaluates its share of a chunk in blocks of 512 points (a share that is not
-        a multiple of 512 is padded, so shares below 512 points waste work).
+        device evaluates its share of a chunk in blocks of 1024 points (a share that is not
+        a multiple of 1024 is padded, so shares below 1024 points waste work).
       activation: :math:`\varrho`, whose :math:`D\varrho` defines :math:`D^N\Phi`.
       devices: None (the default device; all global devices when running multi-process
         under ``jax.distributed.initialize``), ``"all"``, a list of devices, or a
