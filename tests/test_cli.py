@@ -11,7 +11,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 import jrelu
@@ -20,60 +19,11 @@ from jrelu.cli import main
 from jrelu.io import (
     load_checkpoint,
     load_network,
-    load_network_metadata,
     save_checkpoint,
-    save_network,
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
-
-
-# -- io ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
-def test_save_load_network_roundtrip_is_exact(tmp_path, dtype):
-    net = jrelu.init(jax.random.key(0), (3, 5, 4, 1), dtype=dtype)
-    save_network(tmp_path / "n.npz", net, metadata={"note": "x"})
-    back = load_network(tmp_path / "n.npz")
-    meta = load_network_metadata(tmp_path / "n.npz")
-    assert meta == {"note": "x"} and back.widths == net.widths and back.dtype == net.dtype
-    for (A, b), (A2, b2) in zip(net.layers, back.layers):
-        np.testing.assert_array_equal(A, A2)
-        np.testing.assert_array_equal(b, b2)
-    with np.load(tmp_path / "n.npz", allow_pickle=False) as f:  # plain arrays, no pickle
-        assert set(f.files) == {"A_1", "b_1", "A_2", "b_2", "A_3", "b_3", "meta"}
-
-
-def test_load_network_rejects_other_files(tmp_path):
-    np.savez(tmp_path / "x.npz", a=np.zeros(2))
-    with pytest.raises(ValueError, match="not a jrelu.network file"):
-        load_network(tmp_path / "x.npz")
-    save_checkpoint(tmp_path / "c.npz", jrelu.init(jax.random.key(0), (2, 1)), opt_state=None,
-                    step=0, key=jax.random.key(0))
-    with pytest.raises(ValueError, match="expected a jrelu.network file"):
-        load_network(tmp_path / "c.npz")
-
-
-def test_checkpoint_roundtrip_with_adam_state_and_typed_key(tmp_path):
-    net = jrelu.init(jax.random.key(0), (2, 8, 1), dtype=jnp.float64)
-    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(optax.cosine_decay_schedule(
-        1e-3, 100)))
-    state = opt.init(net)
-    grads = jax.tree_util.tree_map(jnp.ones_like, net)
-    _, state = opt.update(grads, state, net)
-    key = jax.random.fold_in(jax.random.key(7), 3)
-    save_checkpoint(tmp_path / "c.npz", net, opt_state=state, step=17, key=key,
-                    extra={"loss": np.arange(3.0)}, metadata={"fingerprint": "abc"})
-    ck = load_checkpoint(tmp_path / "c.npz", opt_state_template=opt.init(net))
-    assert ck.step == 17 and ck.metadata == {"fingerprint": "abc"}
-    jax.tree_util.tree_map(np.testing.assert_array_equal, ck.opt_state, state)
-    assert jax.tree_util.tree_structure(ck.opt_state) == jax.tree_util.tree_structure(state)
-    np.testing.assert_array_equal(jax.random.key_data(ck.key), jax.random.key_data(key))
-    np.testing.assert_array_equal(ck.extra["loss"], np.arange(3.0))
-    with pytest.raises(ValueError, match="optimizer state has"):
-        load_checkpoint(tmp_path / "c.npz", opt_state_template=optax.sgd(0.1).init(net))
 
 
 # -- configs -----------------------------------------------------------------------------------
