@@ -3,15 +3,51 @@
 The mathematics is checked in float64, so x64 is enabled for the whole session; float32 checks
 pass an explicit dtype. Docstring examples print dtype-independent values, so they also hold
 for a user who keeps JAX's float32 default.
+
+One persistent compilation cache serves the whole session: the pytest-xdist workers, the
+``jrelu`` subprocesses and the notebook kernels find it through ``JAX_COMPILATION_CACHE_DIR``
+(a temporary folder made by the controlling process and removed at its end; a folder already
+named by ``JAX_COMPILATION_CACHE_DIR``, e.g. by ``.ci/run``, is used as it is and kept).
+``JRELU_COMPILE_CACHE=0`` turns it off. The cache holds compiled programs, so it changes no
+number (``tests/test_cli.py`` checks this bit for bit).
 """
 
-import jax
+import os
+import shutil
+import tempfile
+
+_CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
+_MIN_TIME_ENV = "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"
+_OWNED = "JRELU_TEST_SESSION_CACHE"  # set when this session made the folder (to remove it)
+
+
+def _cache_on() -> bool:
+    return os.environ.get("JRELU_COMPILE_CACHE", "").strip().lower() not in (
+        "0", "off", "false", "no")
+
+
+# Before jax is imported: jax reads these variables at import time, and the xdist workers
+# and subprocesses inherit them.
+if _cache_on() and not os.environ.get(_CACHE_ENV):
+    os.environ[_CACHE_ENV] = tempfile.mkdtemp(prefix="jrelu-jax-cache-")
+    os.environ[_OWNED] = os.environ[_CACHE_ENV]
+if _cache_on():
+    os.environ.setdefault(_MIN_TIME_ENV, "0")
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+def pytest_unconfigure(config):
+    """The controlling process removes the session's cache folder (workers leave it)."""
+    owned = os.environ.get(_OWNED)
+    if owned and not hasattr(config, "workerinput") and owned == os.environ.get(_CACHE_ENV):
+        shutil.rmtree(owned, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

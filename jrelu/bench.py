@@ -11,7 +11,7 @@ it runs, its numbers are meaningless).
 Example:
   >>> from jrelu import bench
   >>> sorted(bench.SUITES)
-  ['derivative', 'kinks', 'sweep', 'train']
+  ['bounds', 'derivative', 'kinks', 'sweep', 'train']
   >>> bench.derivative_flops((3, 4, 1), batch=2)
   128
 """
@@ -25,6 +25,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from ._bench_bounds import SMOKE_SIZES as BOUNDS_SMOKE_SIZES
+from ._bench_bounds import bench_bounds
 from .activations import ReLU
 from .derivative import derivative
 from .network import Network, init, realize
@@ -111,42 +113,101 @@ def derivative_flops(widths, *, batch: int) -> int:
     return batch * (fwd + bwd)
 
 
-def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
-                     peak_sizes=_PEAK_SIZES) -> dict:
-    r"""``jrelu.derivative`` vs ``vmap(grad(realize))`` and the FLOP roofline, float32.
+def _torch_func_grad(net: Network, x):
+    """``torch.func.vmap(torch.func.grad(f))`` for the same network and points (float32;
+    on CUDA when JAX runs on a GPU and torch sees one, else on CPU), as a function of no
+    arguments, or None when torch is not installed (it is optional: imported here only)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    import numpy as np
 
-    Ratios: ``speedup_vs_vmap_grad`` :math:`=t_{\mathrm{vmap\,grad}}/t_{D^N}` and
-    ``roofline_fraction`` :math:`=F/(t_{D^N}P)` with F from :func:`derivative_flops` and
-    the peak rate P of :func:`peak_flops`.
+    cuda = jax.default_backend() == "gpu" and torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    layers = [(torch.from_numpy(np.array(A)).to(device), torch.from_numpy(np.array(b)).to(device))
+              for A, b in net.layers]
+
+    def f(p):
+        h = p
+        for A, b in layers[:-1]:
+            h = torch.relu(A @ h + b)  # torch.relu'(0) = 0, as jrelu.ReLU()
+        A, b = layers[-1]
+        return (A @ h + b)[0]
+
+    grad = torch.func.vmap(torch.func.grad(f))
+    points = torch.from_numpy(np.array(x)).to(device)
+
+    def run():
+        out = grad(points)
+        if cuda:
+            torch.cuda.synchronize()
+        return out
+
+    return run
+
+
+def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
+                     peak_sizes=_PEAK_SIZES, repeats: int = 7) -> dict:
+    r"""``jrelu.derivative`` vs ``vmap(grad(realize))``, ``torch.func.vmap(torch.func.grad)``
+    and the FLOP roofline, float32.
+
+    Ratios: ``speedup_vs_vmap_grad`` :math:`=t_{\mathrm{vmap\,grad}}/t_{D^N}`,
+    ``speedup_vs_torch_func`` :math:`=t_{\mathrm{torch.func}}/t_{D^N}` (when torch is
+    installed; "torch not installed" otherwise) and ``roofline_fraction``
+    :math:`=F/(t_{D^N}P)` with F from :func:`derivative_flops` and the peak rate P, the
+    best :math:`2n^3/t_n` of n×n products (as :func:`peak_flops`). All of them are timed in
+    alternation (best of ``repeats`` rounds), so that load from other processes hits each
+    alike.
 
     Args:
       batch: the number of points.
       widths: the architecture :math:`(N_0,\dots,N_L)`.
-      peak_sizes: the matrix sizes of :func:`peak_flops`.
+      peak_sizes: the matrix sizes n of the peak rate.
+      repeats: interleaved timing rounds.
 
     Returns:
-      the suite's result dict (sizes, seconds, ratios).
+      the suite's result dict (sizes, seconds, ratios and their ``targets``).
     """
     net = init(jax.random.key(0), widths, dtype=jnp.float32)
     x = jax.random.normal(jax.random.key(1), (batch, widths[0]), jnp.float32)
     ours = jax.jit(derivative, static_argnames="activation")
     grad_fn = jax.grad(lambda x_, n_: realize(n_, x_, activation=_RELU)[0])
     base = jax.jit(jax.vmap(grad_fn, in_axes=(0, None)))
-    t_ours = time_call(ours, net, x)
-    t_base = time_call(base, x, net)
-    peak = peak_flops(sizes=peak_sizes)
+    calls = [(ours, (net, x)), (base, (x, net))]
+    torch_grad = _torch_func_grad(net, x)
+    if torch_grad is not None:
+        calls.append((torch_grad, ()))
+    matmul = jax.jit(jnp.matmul)
+    for n in peak_sizes:
+        k1, k2 = jax.random.split(jax.random.key(n))
+        calls.append((matmul, (jax.random.normal(k1, (n, n), jnp.float32),
+                               jax.random.normal(k2, (n, n), jnp.float32))))
+    times = _time_interleaved(calls, repeats=repeats)
+    t_ours, t_base = times[0], times[1]
+    peak = max(2.0 * n**3 / t for n, t in zip(peak_sizes, times[len(times) - len(peak_sizes):]))
     flops = derivative_flops(widths, batch=batch)
-    return {
+    result = {
         "suite": "derivative",
         "widths": list(widths), "batch": batch, "dtype": "float32",
         "jrelu_derivative_s": t_ours,
         "vmap_grad_s": t_base,
         "speedup_vs_vmap_grad": t_base / t_ours,
+    }
+    if torch_grad is None:
+        result["speedup_vs_torch_func"] = "torch not installed"
+    else:
+        result["torch_func_s"] = times[2]
+        result["speedup_vs_torch_func"] = times[2] / t_ours
+    result.update({
         "flops": flops,
         "peak_flops_per_s": peak,
         "achieved_flops_per_s": flops / t_ours,
         "roofline_fraction": flops / t_ours / peak,
-    }
+        "targets": {"roofline_fraction": ">= 0.9", "speedup_vs_vmap_grad": ">= 1.5",
+                    "speedup_vs_torch_func": ">= 1.3"},
+    })
+    return result
 
 
 def _plain_train_fn(optimizer, steps: int, batch: int):
@@ -265,8 +326,7 @@ def bench_train(*, steps: int = 200, batch: int = 512, widths=(16, 256, 256, 256
         "jrelu_step_with_kink_count_s": t_kink,
         "ratio_no_kink_count": t_nokink / t_plain,
         "ratio_with_kink_count": t_kink / t_plain,
-        "target_no_kink_count": "<= 1.05",
-        "target_with_kink_count": "<= 1.25",
+        "targets": {"ratio_no_kink_count": "<= 1.05", "ratio_with_kink_count": "<= 1.25"},
     }
     result.update(_kink_study(steps=kink_steps, batch=kink_batch, widths=kink_widths,
                               num_data=kink_data))
@@ -333,13 +393,13 @@ def bench_sweep(*, num_points: int = 2**18, chunk_size: int = 8192,
         "sweep_points_per_s": sweep_pps,
         "derivative_points_per_s": der_pps,
         "ratio_to_derivative": sweep_pps / der_pps,
-        "target_ratio": ">= 0.7",
         "flops_per_point": flops_pp,
         "peak_flops_per_s": peak,
         "roofline_fraction": flops_pp * sweep_pps / peak,
         "derivative_roofline_fraction": derivative_flops(widths, batch=1) * der_pps / peak,
         "sup_value_error": report.sup_value_error,
         "sup_derivative_error": report.sup_derivative_error,
+        "targets": {"ratio_to_derivative": ">= 0.9"},
     }
 
 
@@ -358,44 +418,47 @@ def _time_interleaved(calls, *, repeats: int = 25) -> list[float]:
 
 def bench_kinks(*, batch: int = 4096, lex_batch: int = 256,
                 widths=(100, 256, 256, 256, 1), repeats: int = 25) -> dict:
-    """``kink_report`` vs one forward pass (target ≤ 1.2×) on a training-sized batch, and
+    r"""``kink_report`` vs one forward pass on a training-sized batch, and
     ``lexicographic_jacobian`` vs N_0 + 1 forward passes (and vs ``derivative``), float32.
 
-    Ratios: ``kink_report_over_forward``, ``lex_over_n0_plus_1_forwards`` and
-    ``lex_no_kink_over_derivative`` (times, jrelu over baseline).
+    Ratios (times, jrelu over baseline; each group timed in alternation):
+    ``kink_report_over_forward`` (a batch without kinks, the common case),
+    ``kink_report_with_kink_over_forward`` (the same batch with one point on a kink),
+    ``lex_over_n0_plus_1_forwards`` (a batch with one point on a kink, so that the
+    tangents are carried) and ``lex_no_kink_over_derivative``.
 
     Args:
       batch: the batch of the kink report and the forward pass.
       lex_batch: the batch of the lexicographic Jacobian.
       widths: the architecture.
-      repeats: interleaved timing rounds of the kink report and the forward pass.
+      repeats: interleaved timing rounds of the kink reports (a fifth as many for the
+        lexicographic Jacobians).
 
     Returns:
-      the suite's result dict (sizes, seconds, ratios).
+      the suite's result dict (sizes, seconds, ratios and their ``targets``).
     """
     from .derivative import kink_report, lexicographic_jacobian
 
     net = init(jax.random.key(0), widths, dtype=jnp.float32)
     x = jax.random.normal(jax.random.key(1), (batch, widths[0]), jnp.float32)
-    forward = jax.jit(realize, static_argnames="activation")
-    report = jax.jit(kink_report, static_argnames="activation")
-    # interleaved best-of-N, so that load from other processes hits both alike
-    t_fwd, t_rep = _time_interleaved([(forward, (net, x)), (report, (net, x))],
-                                     repeats=repeats)
-    xl = x[:lex_batch]
-    # the same batch with one point on a kink: x = 0 and b_1 = 0 for neuron 1 of layer 1
-    # (forces the tangent-carrying pass; without any kink the lexicographic Jacobian is D^N)
+    # one point on a kink: x = 0 and b_1 = 0 for neuron 1 of layer 1
     A1, b1 = net.layers[0]
     net_k = Network(((A1, b1.at[0].set(0.0)),) + net.layers[1:])
-    xk = xl.at[0].set(0.0)
+    x_k = x.at[0].set(0.0)
+    forward = jax.jit(realize, static_argnames="activation")
+    report = jax.jit(kink_report, static_argnames="activation")
+    # interleaved best-of-N, so that load from other processes hits all alike
+    t_fwd, t_rep, t_rep_k = _time_interleaved(
+        [(forward, (net, x)), (report, (net, x)), (report, (net_k, x_k))], repeats=repeats)
+    xl, xl_k = x[:lex_batch], x_k[:lex_batch]
+    # without any kink the lexicographic Jacobian is D^N; with one, the tangents are carried
     x_rep = jnp.broadcast_to(xl, (widths[0] + 1,) + xl.shape)  # N_0 + 1 forward passes
     lex = jax.jit(lexicographic_jacobian, static_argnames="activation")
     der = jax.jit(derivative, static_argnames="activation")
-    kinked = int(jnp.sum(report(net_k, xk).point_counts > 0))
-    t_lex = time_call(lex, net_k, xk)
-    t_lex_generic = time_call(lex, net, xl)
-    t_fwd_n = time_call(forward, net, x_rep)
-    t_der = time_call(der, net, xl)
+    kinked = int(jnp.sum(report(net_k, xl_k).point_counts > 0))
+    t_lex, t_fwd_n, t_lex_generic, t_der = _time_interleaved(
+        [(lex, (net_k, xl_k)), (forward, (net, x_rep)), (lex, (net, xl)), (der, (net, xl))],
+        repeats=max(1, repeats // 5))
     return {
         "suite": "kinks",
         "widths": list(widths), "dtype": "float32",
@@ -403,6 +466,8 @@ def bench_kinks(*, batch: int = 4096, lex_batch: int = 256,
         "forward_s": t_fwd,
         "kink_report_s": t_rep,
         "kink_report_over_forward": t_rep / t_fwd,
+        "kink_report_with_kink_s": t_rep_k,
+        "kink_report_with_kink_over_forward": t_rep_k / t_fwd,
         "lex_batch": lex_batch,
         "lex_batch_points_at_kink": kinked,
         "lexicographic_jacobian_s": t_lex,
@@ -411,6 +476,9 @@ def bench_kinks(*, batch: int = 4096, lex_batch: int = 256,
         "lex_no_kink_batch_s": t_lex_generic,
         "derivative_s": t_der,
         "lex_no_kink_over_derivative": t_lex_generic / t_der,
+        "targets": {"kink_report_over_forward": "<= 1.1",
+                    "kink_report_with_kink_over_forward": "<= 1.1",
+                    "lex_over_n0_plus_1_forwards": "<= 1.2"},
     }
 
 
@@ -419,28 +487,34 @@ SUITES: dict[str, Callable[..., dict]] = {
     "kinks": bench_kinks,
     "sweep": bench_sweep,
     "train": bench_train,
+    "bounds": bench_bounds,
 }
 
 # Tiny sizes for ``--smoke``: every suite runs through in seconds; the numbers mean nothing.
 SMOKE: dict[str, dict] = {
-    "derivative": {"batch": 16, "widths": (4, 8, 8, 1), "peak_sizes": (16,)},
+    "derivative": {"batch": 16, "widths": (4, 8, 8, 1), "peak_sizes": (16,), "repeats": 2},
     "kinks": {"batch": 16, "lex_batch": 4, "widths": (4, 8, 8, 1), "repeats": 2},
     "sweep": {"num_points": 64, "chunk_size": 32, "widths": (4, 8, 8, 1), "repeats": 1,
               "peak_sizes": (16,)},
     "train": {"steps": 4, "batch": 8, "widths": (4, 8, 8, 1), "M": 64, "rounds": 1,
               "kink_steps": 2, "kink_batch": 8, "kink_widths": (4, 8, 1), "kink_data": 32},
+    "bounds": BOUNDS_SMOKE_SIZES,
 }
 
 
 def _print(result: dict) -> None:
+    """One line per entry; a ratio with a target gets it in parentheses."""
     print(f"== jrelu bench {result['suite']} ==")
+    targets = result.get("targets", {})
     for key, value in result.items():
-        if key == "suite":
+        if key in ("suite", "targets", "cases", "table"):  # the bounds suite's per-case rows
             continue
-        if isinstance(value, float):
-            print(f"  {key:32s} {value:.4g}")
-        else:
-            print(f"  {key:32s} {value}")
+        text = f"{value:.4g}" if isinstance(value, float) else f"{value}"
+        if key in targets:
+            text += f"   (target {targets[key]})"
+        print(f"  {key:36s} {text}")
+    if "table" in result:
+        print(result["table"])
 
 
 def run(suites: list[str] | None = None, *, smoke: bool = False) -> list[dict]:

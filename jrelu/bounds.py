@@ -1,4 +1,4 @@
-r"""Certified interval bounds on a box: values, :math:`D^N`, Lipschitz constants, sup errors.
+r"""Certified bounds on a box: values, :math:`D^N`, Lipschitz constants, sup errors.
 
 Everything here is a *guaranteed* enclosure of an exact real-arithmetic quantity,
 computed in floating point with every rounding error accounted for.
@@ -11,6 +11,36 @@ center/radius form :math:`[c\pm r]`. An affine map sends it into
 activations and for monotone smooth ones). Layer by layer this encloses every
 pre-activation :math:`R_k\Phi(x)`, :math:`x\in[\ell,h]`, and the output
 :math:`R\Phi(x)` (:func:`realize_bounds`).
+
+**Linear bound propagation** (``method="linear"``, the default of every function here;
+``method="interval"`` is the interval propagation above). Each pre-activation
+:math:`e_i^\top z_m` is bounded by back-substitution (CROWN, DeepPoly): on the already
+sound interval :math:`[l_j,u_j]` of every earlier neuron two lines
+:math:`a^{lo}_jz+\beta^{lo}_j\le\varrho(z)\le a^{up}_jz+\beta^{up}_j` hold; using the
+upper line under a positive coefficient and the lower one under a negative coefficient
+and substituting :math:`z_k=A_kh_{k-1}+b_k` layer by layer gives
+:math:`e_i^\top z_m\le\Lambda x+c` on the box, maximized as
+:math:`\Lambda c_B+|\Lambda|r_B`. For ReLU on an unstable interval the upper line is the
+chord and the lower one :math:`z` or 0 (whichever is larger at the midpoint); for any
+piecewise-linear activation the slopes of the pieces and the chord are tried, with the
+intercept fitted through the ends and the kinks inside :math:`[l,u]`; for smooth
+activations the slopes are the ends of the :math:`\varrho'` enclosure (mean-value lines)
+or 0 (the image). Each layer's result is intersected with interval bounds, so it is never
+looser. Rounding: the coefficient matrices are floats, and the real identity
+:math:`\tilde D(A_kh+b_k)=\mathrm{fl}(\tilde DA_k)h+[\tilde DA_k-\mathrm{fl}(\tilde DA_k)]h
++\tilde Db_k` is used with the bracket bounded by :math:`\gamma_n|\tilde D||A_k|\,
+|h|_{\max}`; these terms, those of the products with the slopes and of the intercept sums
+go into a nonnegative error, rounded upward and added at the end; a line's intercept is
+rounded outward from enclosures of :math:`\varrho` at the points above, so a line with a
+rounded slope is still valid. The :math:`D^N` enclosure then uses these tighter
+pre-activation intervals (fewer unstable neurons) and intersects the interval products
+formed from the input side and from the output side with the interval method's.
+
+**Kinks: exact versus floating-point pre-activations.** :func:`jrelu.limiting_jacobians`
+and :func:`jrelu.kink_report` decide kinks on the floating-point pre-activations at a
+point: a neuron that is 0 in exact arithmetic but :math:`10^{-17}` in float64 is not at a
+kink there. The enclosures here are sound for the exact real pre-activation: on a
+zero-width box at such a point both one-sided slopes of that neuron are included.
 
 **Interval** :math:`D^N`. On the pre-activation interval :math:`[l,u]` of a neuron,
 :math:`D\varrho(z)` for :math:`z\in[l,u]` lies in the hull of the slopes of the pieces
@@ -104,7 +134,6 @@ import itertools
 import math
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from typing import NamedTuple
 
 import jax
@@ -113,6 +142,21 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks
+from ._interval import (
+    Fp,
+    interval_activation,
+    interval_forward,
+    interval_jacobian,
+    layer_arrays,
+    opnorm_up,
+    outward_cast,
+    round_down,
+    round_up,
+    rounding_model,
+    scalar_hull,
+    sum_up,
+)
+from ._linear_bounds import jacobian_backward, linear_forward, meet_intervals
 from .activations import Activation, relu
 from .network import Network
 
@@ -125,337 +169,10 @@ __all__ = [
 ]
 
 _MAX_CERTIFIED_DIM = 4
-_HIGHEST = jax.lax.Precision.HIGHEST
 
 
-# -- floating-point model --------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class _Fp:
-    """Unit roundoff ``u`` and smallest normal ``tiny`` of a dtype."""
-
-    dtype: np.dtype
-    u: float
-    tiny: float
-
-    def gamma(self, n: int) -> float:
-        r""":math:`\gamma_{2n+4}` (the textbook :math:`\gamma_{n+1}` with a safety factor)."""
-        k = 2 * n + 4
-        if k * self.u >= 0.5:
-            raise ValueError(f"inner dimension {n} is too large for rigorous rounding bounds "
-                             f"in {self.dtype}")
-        return k * self.u / (1.0 - k * self.u)
-
-
-def _fp(dtype) -> _Fp:
-    dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"certified bounds need float32 or float64 networks, got dtype {dtype}")
-    info = np.finfo(dtype)
-    return _Fp(dtype, float(info.eps) / 2.0, float(info.tiny))
-
-
-def _up(x, fp: _Fp, ops: int = 1):
-    """An upper bound of the exact value of an expression of ``ops`` roundings computed as x."""
-    c = 2 * ops + 2
-    return x + (jnp.abs(x) * (c * fp.u) + c * fp.tiny)
-
-
-def _down(x, fp: _Fp, ops: int = 1):
-    """A lower bound of the exact value of an expression of ``ops`` roundings computed as x."""
-    c = 2 * ops + 2
-    return x - (jnp.abs(x) * (c * fp.u) + c * fp.tiny)
-
-
-def _sum_up(x, fp: _Fp, axis=-1):
-    """Upper bound of the exact sum of nonnegative entries along ``axis``."""
-    n = x.shape[axis]
-    g = fp.gamma(n)
-    return _up((jnp.sum(x, axis=axis) + (n + 1) * fp.tiny) * (1.0 + 2.0 * g), fp, 3)
-
-
-def _midrad(lo, hi, fp: _Fp):
-    r"""Center and radius with :math:`[lo,hi]\subseteq[m\pm r]` exactly (any m works)."""
-    finite = jnp.isfinite(lo) & jnp.isfinite(hi)
-    m = jnp.where(finite, 0.5 * lo + 0.5 * hi, 0.0)
-    r = jnp.where(finite, _up(jnp.maximum(hi - m, m - lo), fp, 1), jnp.inf)
-    return m, r
-
-
-def _mr_affine(xm, xr, A, b, fp: _Fp):
-    r"""Enclose :math:`\{Ax+b: x\in[x_m\pm x_r]\}` (A acts on the last axis) as center/radius.
-
-    Exact: :math:`Ax+b\in[Ax_m+b\pm|A|x_r]`. Computed center :math:`y=\mathrm{fl}(Ax_m+b)`
-    errs by at most :math:`\gamma(|A||x_m|+|b|)+\alpha`, so the radius is an upper bound of
-    :math:`|A|(x_r+\gamma|x_m|)+\gamma|b|+\alpha`.
-    """
-    n = A.shape[1]
-    g = fp.gamma(n)
-    absA = jnp.abs(A)
-    ym = jnp.matmul(xm, A.T, precision=_HIGHEST)
-    if b is not None:
-        ym = ym + b
-    v = _up(xr + g * jnp.abs(xm), fp, 3)
-    S = jnp.matmul(v, absA.T, precision=_HIGHEST)
-    if b is not None:
-        S = S + g * jnp.abs(b)
-    scale = 1.0 + jnp.max(jnp.abs(xm) + xr, axis=-1, keepdims=True) + jnp.max(absA)
-    alpha = _up((4 * n + 8) * fp.tiny * scale, fp, 2)
-    yr = _up((S + alpha) * (1.0 + 2.0 * g) + alpha, fp, 4)
-    return ym, yr
-
-
-def _clean(lo, hi):
-    """NaN (from overflow) becomes the trivial enclosure [-inf, inf]."""
-    bad = jnp.isnan(lo) | jnp.isnan(hi)
-    return jnp.where(bad, -jnp.inf, lo), jnp.where(bad, jnp.inf, hi)
-
-
-def _outward_cast(x, dtype, down: bool):
-    """Cast concrete ``x`` to ``dtype``, rounding toward -inf (down) or +inf, so boxes grow.
-
-    The comparison is made in a type that holds ``x`` exactly: float64, or ``x``'s own
-    type if it is wider (``np.longdouble``), or ``np.longdouble`` for integers.
-    """
-    x = np.asarray(x)
-    if np.issubdtype(x.dtype, np.integer) or (np.issubdtype(x.dtype, np.floating)
-                                              and x.dtype.itemsize > 8):
-        wide = np.longdouble
-    else:
-        wide = np.float64
-    xw = x.astype(wide)
-    y = xw.astype(dtype)
-    if down:
-        y = np.where(y.astype(wide) > xw, np.nextafter(y, -np.inf, dtype=dtype), y)
-    else:
-        y = np.where(y.astype(wide) < xw, np.nextafter(y, np.inf, dtype=dtype), y)
-    return y.astype(dtype)
-
-
-def _scalar_hull(v: float, fp: _Fp):
-    """The dtype's floats just below and above the Python float v (equal if exact)."""
-    return (float(_outward_cast(np.float64(v), fp.dtype, down=True)),
-            float(_outward_cast(np.float64(v), fp.dtype, down=False)))
-
-
-# -- activations on intervals: the rounding accounting around Activation.image/deriv_image ----
-
-
-def _interval_activation(act) -> Activation:
-    """``act`` if it carries the data certified bounds need, else TypeError/ValueError."""
-    _checks.activation("activation", act)
-    name = type(act).__name__
-    try:
-        hash(act)
-    except TypeError:
-        raise TypeError(f"activation must be hashable (a frozen dataclass) to be a static "
-                        f"argument of jax.jit, got an unhashable {name}") from None
-    kinks = act.kinks
-    if not isinstance(kinks, tuple) or any(not isinstance(k, (int, float)) or
-                                           isinstance(k, bool) or not math.isfinite(k)
-                                           for k in kinks) or list(kinks) != sorted(kinks):
-        raise ValueError(f"activation {name}.kinks must be a sorted tuple of finite floats, "
-                         f"got {kinks!r}")
-    K = getattr(act, "value_ulps", None)
-    if isinstance(K, bool) or not isinstance(K, int) or K < 0:
-        raise ValueError(f"activation {name}.value_ulps must be an integer >= 0 (the accuracy "
-                         f"of its floating-point evaluation), got {K!r}")
-    slopes = act.slopes
-    if slopes is not None:
-        if len(slopes) != len(kinks) + 1 or not all(math.isfinite(s) for s in slopes):
-            raise ValueError(f"activation {name}.slopes must hold len(kinks) + 1 = "
-                             f"{len(kinks) + 1} finite slopes, got {slopes!r}")
-        return act
-    missing = [m for m in ("image", "deriv_image")
-               if getattr(type(act), m) is getattr(Activation, m)]
-    try:
-        lip = act.lipschitz
-    except NotImplementedError:
-        missing.append("lipschitz")
-    else:
-        if not (isinstance(lip, (int, float)) and math.isfinite(lip) and lip >= 0):
-            raise ValueError(f"activation {name}.lipschitz must be a finite number >= 0, "
-                             f"got {lip!r}")
-    if missing:
-        raise ValueError(f"certified bounds need the interval data of the activation: {name} "
-                         f"is not piecewise linear (slopes is None) and does not provide "
-                         f"{', '.join(missing)}; set slopes, or override image, deriv_image "
-                         f"and lipschitz")
-    d = act.deriv_ulps
-    if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 0):
-        raise ValueError(f"activation {name}.deriv_ulps must be an integer >= 0, got {d!r}")
-    return act
-
-
-def _ranges(act: Activation, fp: _Fp):
-    """``image(-inf, inf)`` and ``deriv_image(-inf, inf)`` as Python floats (NaN: no bound)."""
-    out = []
-    with jax.ensure_compile_time_eval():
-        lo, hi = jnp.asarray(-jnp.inf, fp.dtype), jnp.asarray(jnp.inf, fp.dtype)
-        for f in (act.image, act.deriv_image):
-            a, b = (float(v) for v in f(lo, hi))
-            out.append((-math.inf if math.isnan(a) else a, math.inf if math.isnan(b) else b))
-    return out
-
-
-def _clip(lo, hi, rng):
-    if rng[0] > -math.inf:
-        lo = jnp.maximum(lo, rng[0])
-    if rng[1] < math.inf:
-        hi = jnp.minimum(hi, rng[1])
-    return lo, hi
-
-
-def _piece_rules(act: Activation, fp: _Fp):
-    """How each piece of a piecewise-linear activation is evaluated, and rho at the kinks.
-
-    A piece through the origin (rho = s z there, from ``slopes`` and the exact kink values)
-    is ``("exact", s)`` for s in {0, 1, -1} and ``("linear", s)`` otherwise (s z is
-    enclosed with s rounded outward and one rounding); any other piece is None (the
-    activation's own evaluation, widened by ``value_ulps``).
-    """
-    kinks, slopes = act.kinks, act.slopes
-    with jax.ensure_compile_time_eval():
-        rk = [float(act.value(jnp.asarray(k, fp.dtype))) for k in kinks]
-    rules = []
-    for i, s in enumerate(slopes):
-        through_origin = any(Fraction(rk[j]) == Fraction(s) * Fraction(kinks[j])
-                             for j in (i - 1, i) if 0 <= j < len(kinks))
-        if not through_origin:
-            rules.append(None)
-        else:
-            rules.append(("exact" if s in (0.0, 1.0, -1.0) else "linear", s))
-    return rules, rk
-
-
-def _image(act: Activation, l, u, fp: _Fp):
-    r"""Enclosure of :math:`\varrho([l,u])` in exact arithmetic, rounding included."""
-    K = act.value_ulps
-    if K == 0:
-        return act.image(l, u)
-    if act.slopes is None:
-        rng = _ranges(act, fp)[0]
-        lo, hi = act.image(l, u)
-        if math.isfinite(rng[0]) and math.isfinite(rng[1]):  # absolute, in units of sup|rho|
-            e = K * fp.u * max(abs(rng[0]), abs(rng[1]))
-            lo, hi = lo - e, hi + e
-        else:  # relative
-            lo = lo - (jnp.abs(lo) * (K * fp.u) + K * fp.tiny)
-            hi = hi + (jnp.abs(hi) * (K * fp.u) + K * fp.tiny)
-        return _clip(lo, hi, rng)
-    # piecewise linear with rounding: enclose rho at each end point, piece by piece
-    rules, rk = _piece_rules(act, fp)
-    kinks = act.kinks
-
-    def val(z):
-        if any(r is None for r in rules):
-            v = act.value(z)
-            vlo, vhi = _down(v, fp, K), _up(v, fp, K)
-        else:
-            vlo = vhi = z
-        for i, rule in enumerate(rules):
-            if rule is None:
-                continue
-            on = jnp.ones(jnp.shape(z), bool)  # the open piece i, its infinite end included
-            if i > 0:
-                on = on & (z > kinks[i - 1])
-            if i < len(kinks):
-                on = on & (z < kinks[i])
-            kind, s = rule
-            if kind == "exact":
-                e = jnp.zeros_like(z) if s == 0.0 else (z if s == 1.0 else -z)
-                vlo, vhi = jnp.where(on, e, vlo), jnp.where(on, e, vhi)
-            else:
-                s_lo, s_hi = _scalar_hull(s, fp)
-                p1, p2 = s_lo * z, s_hi * z
-                vlo = jnp.where(on, _down(jnp.minimum(p1, p2), fp), vlo)
-                vhi = jnp.where(on, _up(jnp.maximum(p1, p2), fp), vhi)
-        for k, r in zip(kinks, rk):  # rho at the kinks is exact
-            vlo, vhi = jnp.where(z == k, r, vlo), jnp.where(z == k, r, vhi)
-        return vlo, vhi
-
-    (ll, lh), (ul, uh) = val(l), val(u)
-    lo, hi = jnp.minimum(ll, ul), jnp.maximum(lh, uh)
-    for k, r in zip(kinks, rk):
-        inside = (l <= k) & (k <= u)
-        lo = jnp.where(inside, jnp.minimum(lo, r), lo)
-        hi = jnp.where(inside, jnp.maximum(hi, r), hi)
-    return lo, hi
-
-
-def _deriv_interval(act: Activation, l, u, fp: _Fp):
-    r"""Enclosure of :math:`\{D\varrho(z): z\in[l,u]\}`, kink values included, rounding too."""
-    lo, hi = act.deriv_image(l, u)
-    if act.slopes is None:
-        K = 4 * act.value_ulps if act.deriv_ulps is None else act.deriv_ulps
-        e = K * fp.u * act.lipschitz
-        return _clip(lo - e, hi + e, _ranges(act, fp)[1])
-    # piecewise linear: deriv_image rounds each slope / kink value v to nearest; move every
-    # such value that is not exact in the dtype outward, to its neighbour below / above
-    values = list(act.slopes)
-    c = getattr(act, "deriv_at_kink", None)
-    if c is not None and act.kinks:
-        values.append(float(c))
-    groups: dict[float, list[float]] = {}
-    for v in values:
-        dn, upv = _scalar_hull(v, fp)
-        g = groups.setdefault(float(np.asarray(v, fp.dtype)), [dn, upv])
-        g[0], g[1] = min(g[0], dn), max(g[1], upv)
-    moves = [(lo == f, dn, hi == f, upv) for f, (dn, upv) in groups.items()
-             if dn != f or upv != f]
-    for at_lo, dn, at_hi, upv in moves:
-        lo, hi = jnp.where(at_lo, dn, lo), jnp.where(at_hi, upv, hi)
-    return lo, hi
-
-
-# -- interval forward pass and interval D^N ----------------------------------------------------
-
-
-def _weights(net: Network, fp: _Fp):
-    return [(A.astype(fp.dtype), b.astype(fp.dtype)) for A, b in net.layers]
-
-
-def _forward(layers, act, lo, hi, fp: _Fp):
-    """Pre-activation enclosures ``[(l_1, u_1), ..., (l_L, u_L)]`` over the box(es)."""
-    xm, xr = _midrad(lo, hi, fp)
-    out = []
-    for k, (A, b) in enumerate(layers):
-        zm, zr = _mr_affine(xm, xr, A, b, fp)
-        zl, zu = _clean(_down(zm - zr, fp), _up(zm + zr, fp))
-        out.append((zl, zu))
-        if k < len(layers) - 1:
-            hl, hu = _image(act, zl, zu, fp)
-            xm, xr = _midrad(hl, hu, fp)
-    return out
-
-
-def _jacobian(layers, act, pre, fp: _Fp, batch_shape):
-    """Enclosure (lo, hi), shape (..., N_L, N_0), of D^N over the box(es) from ``pre``."""
-    A1 = layers[0][0]
-    Jm = jnp.broadcast_to(A1.T, batch_shape + A1.T.shape)  # transposed: (..., N_0, N_k)
-    Jr = jnp.zeros_like(Jm)
-    for (A, _), (zl, zu) in zip(layers[1:], pre[:-1]):
-        dl, du = _deriv_interval(act, zl, zu, fp)
-        dm, dr = _midrad(dl, du, fp)
-        dm, dr = dm[..., None, :], dr[..., None, :]
-        m = dm * Jm
-        r = _up(jnp.abs(dm) * Jr + dr * (jnp.abs(Jm) + Jr) + (2 * fp.u) * jnp.abs(m), fp, 8)
-        Jm, Jr = _mr_affine(m, r, A, None, fp)
-    lo, hi = _clean(_down(Jm - Jr, fp), _up(Jm + Jr, fp))
-    return jnp.swapaxes(lo, -1, -2), jnp.swapaxes(hi, -1, -2)
-
-
-def _opnorm_up(M, p, fp: _Fp):
-    r"""Upper bound of :math:`\|M\|_p` for a nonnegative (..., m, n) matrix M."""
-    if p == "inf":
-        return jnp.max(_sum_up(M, fp, axis=-1), axis=-1)
-    if p == "1":
-        return jnp.max(_sum_up(M, fp, axis=-2), axis=-1)
-    n1, ninf = _opnorm_up(M, "1", fp), _opnorm_up(M, "inf", fp)
-    geo = _up(jnp.sqrt(_up(n1 * ninf, fp)), fp)
-    sq = _sum_up(_up(M * M, fp).reshape(M.shape[:-2] + (-1,)), fp)
-    return jnp.minimum(geo, _up(jnp.sqrt(sq), fp))
+def _check_method(method) -> str:
+    return _checks.one_of("method", method, ("linear", "interval"))
 
 
 def _norm_key(norm) -> str:
@@ -473,7 +190,7 @@ def _norm_key(norm) -> str:
 # -- input checks ------------------------------------------------------------------------------
 
 
-def _check_box(net: Network, box, fp: _Fp, batch: bool = True):
+def _check_box(net: Network, box, fp: Fp, batch: bool = True):
     """Validate ``box = (lo, hi)`` and return it in the network dtype (outward rounded)."""
     n0 = net.input_dim
     want = f"({n0},)" + (f" or (..., {n0})" if batch else "")
@@ -512,8 +229,8 @@ def _check_box(net: Network, box, fp: _Fp, batch: bool = True):
         idx = tuple(int(i) for i in bad[0])
         raise ValueError(f"box needs lo <= hi, but lo{list(idx)} = {lo_np[idx]} > "
                          f"hi{list(idx)} = {hi_np[idx]}")
-    lo_c = _outward_cast(lo_np, fp.dtype, down=True)
-    hi_c = _outward_cast(hi_np, fp.dtype, down=False)
+    lo_c = outward_cast(lo_np, fp.dtype, down=True)
+    hi_c = outward_cast(hi_np, fp.dtype, down=False)
     return jnp.asarray(lo_c), jnp.asarray(hi_c)
 
 
@@ -521,7 +238,8 @@ def _check_box(net: Network, box, fp: _Fp, batch: bool = True):
 
 
 def realize_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
-                   activation: Activation = relu) -> tuple[jax.Array, jax.Array]:
+                   activation: Activation = relu,
+                   method: str = "linear") -> tuple[jax.Array, jax.Array]:
     r"""Guaranteed enclosure of the values :math:`\{R\Phi(x): x\in[\ell,h]\}` on a box.
 
     Interval propagation in center/radius form, layer by layer,
@@ -532,7 +250,14 @@ def realize_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
 
     with every rounding error accounted for (module docstring), so that
     ``out_lo <= RΦ(x) <= out_hi`` for every real x in the box, in exact arithmetic with
-    the stored weights.
+    the stored weights. That is ``method="interval"``. The default ``method="linear"``
+    bounds every pre-activation by back-substitution through linear relaxations of the
+    activation (module docstring),
+
+    .. math::
+        e_i^\top R_m\Phi(x)\le\max_{x\in[\ell,h]}\Lambda x+c+\varepsilon,
+
+    and intersects the result with the interval bounds, so it is never looser.
 
     Args:
       net: the network, float32 or float64.
@@ -543,36 +268,50 @@ def realize_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
       activation: a :class:`jrelu.Activation` with interval data (ReLU, LeakyReLU, Abs,
         HardTanh, Softplus, Tanh, or a subclass providing ``slopes`` or ``image``,
         ``deriv_image`` and ``lipschitz``).
+      method: ``"linear"`` (linear bound propagation, the default) or ``"interval"``
+        (interval propagation only: faster, looser).
 
     Returns:
       ``(out_lo, out_hi)``, each of shape ``(..., N_L)``.
 
     Raises:
       TypeError: if ``net`` is not a :class:`jrelu.Network`, ``activation`` not an
-        :class:`jrelu.Activation`, or ``box`` not a pair of real arrays.
+        :class:`jrelu.Activation`, ``box`` not a pair of real arrays, or ``method`` not a
+        string.
       ValueError: for a dtype other than float32/float64, a box of the wrong shape, with a
-        non-finite entry or ``lo > hi``, or an activation without interval data.
+        non-finite entry or ``lo > hi``, an activation without interval data, or a
+        ``method`` other than ``"linear"``/``"interval"``.
 
     Example:
         >>> net = jrelu.Network([(jnp.array([[1.0], [-1.0]]), jnp.zeros(2)),
         ...                      (jnp.array([[1.0, 1.0]]), jnp.zeros(1))])  # |x|
         >>> lo, hi = jrelu.realize_bounds(net, (jnp.array([-1.0]), jnp.array([2.0])))
-        >>> bool(lo[0] <= 0.0), f"{float(hi[0]):.4f}"
-        (True, '3.0000')
+        >>> bool(lo[0] <= 0.0), f"{float(hi[0]):.4f}"  # max |x| = 2: exact
+        (True, '2.0000')
+        >>> lo, hi = jrelu.realize_bounds(net, (jnp.array([-1.0]), jnp.array([2.0])),
+        ...                               method="interval")
+        >>> f"{float(hi[0]):.4f}"  # |x| = relu(x) + relu(-x) <= 2 + 1
+        '3.0000'
 
     References:
       Interval arithmetic and :math:`\gamma_n`: N. J. Higham, *Accuracy and Stability of
       Numerical Algorithms* (2002), §3.1–3.5; S. M. Rump, *Verification methods*, Acta
-      Numerica 19 (2010).
+      Numerica 19 (2010). Linear bound propagation: Zhang, Weng, Chen, Hsieh, Daniel
+      (2018), `arXiv:1811.00866 <https://arxiv.org/abs/1811.00866>`_ (CROWN); Singh,
+      Gehr, Püschel, Vechev (2019), DeepPoly, POPL.
     """
-    fp = _fp(_checks.network("net", net).dtype)
-    _interval_activation(activation)
+    fp = rounding_model(_checks.network("net", net).dtype)
+    interval_activation(activation)
+    method = _check_method(method)
     lo, hi = _check_box(net, box, fp)
-    return _realize_bounds_jit(_weights(net, fp), lo, hi, activation)
+    if method == "interval":
+        return _realize_bounds_jit(layer_arrays(net, fp), lo, hi, activation)
+    return _realize_linear_jit(layer_arrays(net, fp), lo, hi, activation)
 
 
 def derivative_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
-                      activation: Activation = relu) -> tuple[jax.Array, jax.Array]:
+                      activation: Activation = relu,
+                      method: str = "linear") -> tuple[jax.Array, jax.Array]:
     r"""Guaranteed enclosure of :math:`\{D^N\Phi(x): x\in[\ell,h]\}` (interval :math:`D^N`).
 
     Stably active or inactive neurons (pre-activation interval inside one piece) fix
@@ -586,7 +325,14 @@ def derivative_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
         \ni D^N\Phi(x)
 
     is formed from the input side in center/radius arithmetic with rounding accounted
-    for, so ``J_lo <= D^NΦ(x) <= J_hi`` entrywise for every real x in the box.
+    for, so ``J_lo <= D^NΦ(x) <= J_hi`` entrywise for every real x in the box
+    (``method="interval"``). With ``method="linear"`` (the default) the pre-activation
+    intervals come from linear bound propagation (:func:`realize_bounds`), so fewer
+    neurons are unstable, and the result is the intersection of the products formed
+    from the input side and from the output side with the interval method's enclosure.
+    On a zero-width box at a kink it contains every limiting Jacobian (and the chosen
+    :math:`D^N`), since it encloses :math:`D\varrho` over the whole pre-activation
+    interval, both one-sided slopes included.
 
     Args:
       net: the network, float32 or float64.
@@ -594,6 +340,7 @@ def derivative_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
         :func:`realize_bounds`.
       activation: a :class:`jrelu.Activation` with interval data, as in
         :func:`realize_bounds`.
+      method: ``"linear"`` (default) or ``"interval"``, as in :func:`realize_bounds`.
 
     Returns:
       ``(J_lo, J_hi)``, each of shape ``(..., N_L, N_0)``.
@@ -615,17 +362,25 @@ def derivative_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
     References:
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_ (:math:`D^N`); N. J. Higham,
-      *Accuracy and Stability of Numerical Algorithms* (2002), §3.1–3.5 (rounding).
+      *Accuracy and Stability of Numerical Algorithms* (2002), §3.1–3.5 (rounding);
+      Zhang, Zhang, Hsieh (2019), RecurJac,
+      `arXiv:1810.11783 <https://arxiv.org/abs/1810.11783>`_; Shi, Wang, Zhang, Kolter,
+      Hsieh (2022), `arXiv:2210.07394 <https://arxiv.org/abs/2210.07394>`_ (Jacobian
+      bounds from linear relaxations).
     """
-    fp = _fp(_checks.network("net", net).dtype)
-    _interval_activation(activation)
+    fp = rounding_model(_checks.network("net", net).dtype)
+    interval_activation(activation)
+    method = _check_method(method)
     lo, hi = _check_box(net, box, fp)
-    return _derivative_bounds_jit(_weights(net, fp), lo, hi, activation)
+    if method == "interval":
+        return _derivative_bounds_jit(layer_arrays(net, fp), lo, hi, activation)
+    return _derivative_linear_jit(layer_arrays(net, fp), lo, hi, activation)
 
 
 def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
                     norm: int | float | str = "inf",
-                    activation: Activation = relu) -> jax.Array:
+                    activation: Activation = relu,
+                    method: str = "linear", splits: int = 0) -> jax.Array:
     r"""A guaranteed Lipschitz constant of :math:`R\Phi` on a box or on all of the input space.
 
     The norm is the same p-norm on inputs and outputs, :math:`p\in\{1,2,\infty\}`: the
@@ -641,8 +396,9 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
       :math:`\max(1,|\alpha|)` for leaky ReLU), since :math:`R\Phi` is a composition of
       the :math:`\|A_k\|_p`-Lipschitz affine maps and the componentwise
       :math:`\mathrm{Lip}(\varrho)`-Lipschitz activation.
-    * ``box=(lo, hi)``: :math:`\min(\|M\|_p, L_{\mathrm{global}})` with
-      :math:`M=\max(|J_{lo}|,|J_{hi}|)` from :func:`derivative_bounds`. :math:`\|M\|_p`
+    * ``box=(lo, hi)``: :math:`\min(\max_{B'}\|M_{B'}\|_p, L_{\mathrm{global}})` with
+      :math:`M_{B'}=\max(|J_{lo}|,|J_{hi}|)` from :func:`derivative_bounds` on each
+      subbox :math:`B'` of the cover made by ``splits`` (the box itself by default). :math:`\|M\|_p`
       bounds :math:`\|D^N\Phi(x)\|_p` at every x of the box, and by the a.e. argument in
       the module docstring it is a Lipschitz constant on the box.
 
@@ -657,13 +413,21 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
       norm: 1, 2 or ``"inf"`` (also ``jnp.inf``).
       activation: a :class:`jrelu.Activation` with interval data, as in
         :func:`realize_bounds`.
+      method: ``"linear"`` (default) or ``"interval"``: how :math:`[J]` is computed
+        (:func:`derivative_bounds`); ignored for ``box=None``.
+      splits: refinement budget, 0 to 16: each box is cut ``splits`` times at the
+        midpoint of its longest edge into :math:`2^{\texttt{splits}}` subboxes, and the
+        largest bound over them is returned (a bound of :math:`\|D^N\Phi\|_p` on every
+        subbox of a cover bounds it on the box). Costs :math:`2^{\texttt{splits}}` times
+        the work; tightens large boxes most.
 
     Returns:
       a scalar array, or shape ``(...,)`` for a batch of boxes.
 
     Raises:
-      TypeError: as in :func:`realize_bounds`.
-      ValueError: as in :func:`realize_bounds`, or if ``norm`` is not 1, 2 or inf.
+      TypeError: as in :func:`realize_bounds`, or if ``splits`` is not an integer.
+      ValueError: as in :func:`realize_bounds`, or if ``norm`` is not 1, 2 or inf,
+        ``method`` is not ``"linear"``/``"interval"``, or ``splits`` is outside 0..16.
 
     Example:
         >>> net = jrelu.Network([(jnp.array([[1.0], [-1.0]]), jnp.zeros(2)),
@@ -672,20 +436,31 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
         '4.0000'
         >>> f"{float(jrelu.lipschitz_bound(net, (jnp.array([0.25]), jnp.array([1.0])))):.4f}"
         '3.0000'
+        >>> big = jrelu.init(jax.random.key(0), [2, 16, 16, 1])
+        >>> box = (-jnp.ones(2), jnp.ones(2))
+        >>> L = jrelu.lipschitz_bound(big, box, method="interval")
+        >>> bool(jrelu.lipschitz_bound(big, box, splits=4) <= jrelu.lipschitz_bound(big, box) <= L)
+        True
 
     References:
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_; F. H. Clarke, *Optimization
-      and Nonsmooth Analysis* (1983), §2.3–2.6 (mean-value inclusion).
+      and Nonsmooth Analysis* (1983), §2.3–2.6 (mean-value inclusion); Zhang, Zhang, Hsieh
+      (2019), RecurJac, `arXiv:1810.11783 <https://arxiv.org/abs/1810.11783>`_ (local
+      Lipschitz constants from bounded Jacobians).
     """
-    fp = _fp(_checks.network("net", net).dtype)
-    _interval_activation(activation)
+    fp = rounding_model(_checks.network("net", net).dtype)
+    interval_activation(activation)
     p = _norm_key(norm)
-    layers = _weights(net, fp)
+    method = _check_method(method)
+    splits = _checks.integer("splits", splits, min=0, max=16)
+    layers = layer_arrays(net, fp)
     if box is None:
         return _global_lipschitz_jit(layers, activation, p)
     lo, hi = _check_box(net, box, fp)
-    return _box_lipschitz_jit(layers, lo, hi, activation, p)
+    if method == "interval" and splits == 0:
+        return _box_lipschitz_jit(layers, lo, hi, activation, p)
+    return _box_lipschitz_split_jit(layers, lo, hi, activation, p, splits, method)
 
 
 # Jitted kernels (the activation and the norm are static; the dtype model is read off the
@@ -694,35 +469,91 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
 
 @functools.partial(jax.jit, static_argnums=(3,))
 def _realize_bounds_jit(layers, lo, hi, act):
-    return _forward(layers, act, lo, hi, _fp(lo.dtype))[-1]
+    return interval_forward(layers, act, lo, hi, rounding_model(lo.dtype))[-1]
 
 
 @functools.partial(jax.jit, static_argnums=(3,))
 def _derivative_bounds_jit(layers, lo, hi, act):
-    fp = _fp(lo.dtype)
-    pre = _forward(layers, act, lo, hi, fp)
-    return _jacobian(layers, act, pre, fp, lo.shape[:-1])
+    fp = rounding_model(lo.dtype)
+    pre = interval_forward(layers, act, lo, hi, fp)
+    return interval_jacobian(layers, act, pre, fp, lo.shape[:-1])
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _global_lipschitz_jit(layers, act, p):
-    fp = _fp(layers[0][0].dtype)
+    fp = rounding_model(layers[0][0].dtype)
     glob = jnp.asarray(1.0, fp.dtype)
     for A, _ in layers:
-        glob = _up(glob * _opnorm_up(jnp.abs(A), p, fp), fp)
+        glob = round_up(glob * opnorm_up(jnp.abs(A), p, fp), fp)
     lip = act.lipschitz
     if lip != 1.0:
-        lip = _scalar_hull(lip, fp)[1]  # rounded up into the dtype
-        glob = _up(glob * jnp.asarray(lip, fp.dtype) ** (len(layers) - 1), fp, len(layers))
+        lip = scalar_hull(lip, fp)[1]  # rounded up into the dtype
+        glob = round_up(glob * jnp.asarray(lip, fp.dtype) ** (len(layers) - 1), fp, len(layers))
     return glob
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _box_lipschitz_jit(layers, lo, hi, act, p):
     Jl, Jh = _derivative_bounds_jit(layers, lo, hi, act)
-    fp = _fp(lo.dtype)
+    fp = rounding_model(lo.dtype)
     M = jnp.maximum(jnp.abs(Jl), jnp.abs(Jh))
-    return jnp.minimum(_opnorm_up(M, p, fp), _global_lipschitz_jit(layers, act, p))
+    return jnp.minimum(opnorm_up(M, p, fp), _global_lipschitz_jit(layers, act, p))
+
+
+def _linear_pre(layers, act, lo, hi, fp):
+    """Linear pre-activation bounds and the interval ones (both sound) of the boxes."""
+    pre_int = interval_forward(layers, act, lo, hi, fp)
+    return linear_forward(layers, act, lo, hi, pre_int, fp), pre_int
+
+
+def _linear_jacobian(layers, act, pre, pre_int, fp, batch_shape):
+    """Intersection of the interval D^N enclosures on the linear and interval bounds."""
+    Jf = interval_jacobian(layers, act, pre, fp, batch_shape)
+    Jb = jacobian_backward(layers, act, pre, fp, batch_shape)
+    Ji = interval_jacobian(layers, act, pre_int, fp, batch_shape)
+    return meet_intervals(meet_intervals(Jf, Jb), Ji)
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def _realize_linear_jit(layers, lo, hi, act):
+    return _linear_pre(layers, act, lo, hi, rounding_model(lo.dtype))[0][-1]
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def _derivative_linear_jit(layers, lo, hi, act):
+    fp = rounding_model(lo.dtype)
+    pre, pre_int = _linear_pre(layers, act, lo, hi, fp)
+    return _linear_jacobian(layers, act, pre, pre_int, fp, lo.shape[:-1])
+
+
+def _bisect(lo, hi, splits: int):
+    """Cut each box ``splits`` times at the midpoint of its longest edge.
+
+    Returns (..., 2**splits, N_0) subboxes whose union is the box (the two halves share the
+    computed midpoint, so they cover it exactly).
+    """
+    lo, hi = lo[..., None, :], hi[..., None, :]
+    for _ in range(splits):
+        j = jnp.argmax(hi - lo, axis=-1)
+        onehot = jax.nn.one_hot(j, lo.shape[-1], dtype=bool)
+        mid = jnp.where(onehot, 0.5 * lo + 0.5 * hi, 0.0)
+        lo = jnp.concatenate([lo, jnp.where(onehot, mid, lo)], axis=-2)
+        hi = jnp.concatenate([jnp.where(onehot, mid, hi), hi], axis=-2)
+    return lo, hi
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
+def _box_lipschitz_split_jit(layers, lo, hi, act, p, splits, method):
+    fp = rounding_model(lo.dtype)
+    slo, shi = _bisect(lo, hi, splits)
+    jac = _derivative_bounds_jit if method == "interval" else _derivative_linear_jit
+    # the largest bound over a cover of the box bounds ||D^N|| on all of it; the box
+    # itself is a cover too (so splitting is never looser, rounding included)
+    Jl, Jh = jac(layers, jnp.concatenate([lo[..., None, :], slo], axis=-2),
+                 jnp.concatenate([hi[..., None, :], shi], axis=-2), act)
+    norms = opnorm_up(jnp.maximum(jnp.abs(Jl), jnp.abs(Jh)), p, fp)
+    best = jnp.minimum(norms[..., 0], jnp.max(norms[..., 1:], axis=-1))
+    return jnp.minimum(best, _global_lipschitz_jit(layers, act, p))
 
 
 # -- certified sup error by branch and bound ---------------------------------------------------
@@ -818,7 +649,7 @@ class _Static:
 class _Problem:
     """Validated inputs of :func:`certified_sup_error`, in the network dtype."""
 
-    fp: _Fp
+    fp: Fp
     d: int
     nl: int
     lo0: jax.Array                  # the user's box rounded outward (covers it)
@@ -836,22 +667,23 @@ class _Problem:
     key: jax.Array
     target: _Static
     grad_bounds: _Static | None
+    method: str = "linear"
 
 
 def _corner_mask(d: int) -> np.ndarray:
     return np.array(list(itertools.product((False, True), repeat=d)), bool).reshape(-1, d)
 
 
-def _as_interval(v, fp: _Fp):
+def _as_interval(v, fp: Fp):
     """Values in the network dtype; if a cast from a wider dtype rounded, widen outward."""
     v = jnp.asarray(v)
     if v.dtype == fp.dtype:
         return v, v
     c = v.astype(fp.dtype)
-    return _down(c, fp), _up(c, fp)
+    return round_down(c, fp), round_up(c, fp)
 
 
-def _inner_box(box, fp: _Fp):
+def _inner_box(box, fp: Fp):
     """The user's (validated, concrete) box rounded inward to the network dtype.
 
     Every point of the inner box lies in the box the user gave, so the lower bound and the
@@ -860,8 +692,8 @@ def _inner_box(box, fp: _Fp):
     coordinate holds no such number of the dtype.
     """
     lo, hi = (np.asarray(b) for b in box)
-    lo_in = _outward_cast(lo, fp.dtype, down=False)
-    hi_in = _outward_cast(hi, fp.dtype, down=True)
+    lo_in = outward_cast(lo, fp.dtype, down=False)
+    hi_in = outward_cast(hi, fp.dtype, down=True)
     empty = np.argwhere(lo_in > hi_in)
     if empty.size:
         j = int(empty[0][0])
@@ -887,10 +719,11 @@ def _inner_box(box, fp: _Fp):
 
 def _validate_certified(net, target, box, *, target_lipschitz, target_grad_bounds,
                         target_error, tol, max_boxes, key, samples_per_box, batch_size,
-                        activation) -> _Problem:
+                        activation, method="linear") -> _Problem:
     """Check every argument of :func:`certified_sup_error` and the target at the root box."""
-    fp = _fp(_checks.network("net", net).dtype)
-    _interval_activation(activation)
+    fp = rounding_model(_checks.network("net", net).dtype)
+    interval_activation(activation)
+    method = _check_method(method)
     d, nl = net.input_dim, net.output_dim
     if d > _MAX_CERTIFIED_DIM:
         raise ValueError(f"certified_sup_error branches over boxes in low dimension only: "
@@ -960,12 +793,13 @@ def _validate_certified(net, target, box, *, target_lipschitz, target_grad_bound
     return _Problem(
         fp=fp, d=d, nl=nl, lo0=lo0, hi0=hi0, lo_in=lo_in, hi_in=hi_in, center0=center0,
         lip_scalar=None if lip_scalar is None
-        else _outward_cast(np.float64(lip_scalar), fp.dtype, False),
-        lip_mat=None if lip_mat is None else jnp.asarray(_outward_cast(lip_mat, fp.dtype, False)),
-        target_error=_outward_cast(np.float64(target_error), fp.dtype, False),
+        else outward_cast(np.float64(lip_scalar), fp.dtype, False),
+        lip_mat=None if lip_mat is None else jnp.asarray(outward_cast(lip_mat, fp.dtype, False)),
+        target_error=outward_cast(np.float64(target_error), fp.dtype, False),
         tol=tol, max_boxes=max_boxes, batch_size=batch_size, n_rand=n_rand,
         key=key if n_rand else jax.random.key(0), target=_Static(target),
-        grad_bounds=None if target_grad_bounds is None else _Static(target_grad_bounds))
+        grad_bounds=None if target_grad_bounds is None else _Static(target_grad_bounds),
+        method=method)
 
 
 class _BoxEval(NamedTuple):
@@ -980,9 +814,10 @@ class _BoxEval(NamedTuple):
     points: jax.Array   # (B, P, N_0) the sampled points
 
 
-@functools.partial(jax.jit, static_argnames=("activation", "target", "grad_bounds", "n_rand"))
+@functools.partial(jax.jit, static_argnames=("activation", "target", "grad_bounds", "n_rand",
+                                             "method"))
 def _evaluate_boxes(layers, blo, bhi, ilo, ihi, key, lip_scalar, lip_mat, target_error, *,
-                    activation, target, grad_bounds, n_rand) -> _BoxEval:
+                    activation, target, grad_bounds, n_rand, method="interval") -> _BoxEval:
     r"""Upper and lower bounds of :math:`\sup\|f-R\Phi\|_\infty` on each box of a batch.
 
     Compiled once per network shapes and dtype, batch size, activation, target and
@@ -992,13 +827,13 @@ def _evaluate_boxes(layers, blo, bhi, ilo, ihi, key, lip_scalar, lip_mat, target
     ``[max(blo, ilo), min(bhi, ihi)]``, which is never empty for a subbox of the outward box,
     so the lower bound, the argmax and the center of the upper bound lie in the user's box.
     """
-    fp = _fp(blo.dtype)
+    fp = rounding_model(blo.dtype)
     B, d = blo.shape
     nl = layers[-1][0].shape[0]
     corners = jnp.asarray(_corner_mask(d))
     slo, shi = jnp.maximum(blo, ilo), jnp.minimum(bhi, ihi)          # in the user's box
     p = jnp.clip(0.5 * blo + 0.5 * bhi, slo, shi)
-    r = _up(jnp.maximum(bhi - p, p - blo), fp)                       # (B, d)
+    r = round_up(jnp.maximum(bhi - p, p - blo), fp)                       # (B, d)
     pts = [p[:, None, :], jnp.where(corners[None], shi[:, None, :], slo[:, None, :])]
     if n_rand:
         uu = jax.random.uniform(key, (B, n_rand, d), fp.dtype)
@@ -1006,7 +841,7 @@ def _evaluate_boxes(layers, blo, bhi, ilo, ihi, key, lip_scalar, lip_mat, target
                             slo[:, None, :], shi[:, None, :]))
     q = jnp.concatenate(pts, axis=1)                                   # (B, P, d)
     # one interval pass: the P points (radius 0) and, last, the box itself
-    pre = _forward(layers, activation, jnp.concatenate([q, blo[:, None]], axis=1),
+    pre = interval_forward(layers, activation, jnp.concatenate([q, blo[:, None]], axis=1),
                    jnp.concatenate([q, bhi[:, None]], axis=1), fp)
     yl, yu = pre[-1][0][:, :-1], pre[-1][1][:, :-1]                    # (B, P, nl)
     pre = [(zl[:, -1], zu[:, -1]) for zl, zu in pre]
@@ -1014,36 +849,42 @@ def _evaluate_boxes(layers, blo, bhi, ilo, ihi, key, lip_scalar, lip_mat, target
     fl, fh = _as_interval(fv.reshape(q.shape[:2] + (nl,)), fp)
     finite = jnp.all(jnp.isfinite(fv).reshape(B, -1), axis=1)
     # rigorous lower bound at each sampled point
-    low = jnp.maximum(jnp.maximum(_down(yl - fh, fp), _down(fl - yu, fp)), 0.0)
-    low = jnp.maximum(_down(jnp.max(low, axis=-1) - target_error, fp), 0.0)   # (B, P)
+    low = jnp.maximum(jnp.maximum(round_down(yl - fh, fp), round_down(fl - yu, fp)), 0.0)
+    low = jnp.maximum(round_down(jnp.max(low, axis=-1) - target_error, fp), 0.0)   # (B, P)
     best = jnp.argmax(low, axis=1)
     low_best = jnp.take_along_axis(low, best[:, None], axis=1)[:, 0]
     arg_best = jnp.take_along_axis(q, best[:, None, None], axis=1)[:, 0]
     # upper bound: center term + slope term
-    cen = jnp.maximum(_up(fh[:, 0] - yl[:, 0], fp), _up(yu[:, 0] - fl[:, 0], fp))  # (B, nl)
+    cen = jnp.maximum(round_up(fh[:, 0] - yl[:, 0], fp),
+                      round_up(yu[:, 0] - fl[:, 0], fp))  # (B, nl)
     slack = jnp.max(0.5 * (yu - yl), axis=(1, 2))
-    Jl, Jh = _jacobian(layers, activation, pre, fp, (B,))             # (B, nl, d)
+    if method == "interval":
+        Jl, Jh = interval_jacobian(layers, activation, pre, fp, (B,))         # (B, nl, d)
+    else:
+        lin = linear_forward(layers, activation, blo, bhi, pre, fp)
+        Jl, Jh = _linear_jacobian(layers, activation, lin, pre, fp, (B,))
     M = jnp.maximum(jnp.abs(Jl), jnp.abs(Jh))
     rr = r[:, None, :]
     slopes, weights = [], []
     if lip_scalar is not None:
-        s = _sum_up(_up(M * rr, fp), fp) + _up(lip_scalar * jnp.max(r, axis=-1), fp)[:, None]
-        slopes.append(_up(s, fp))
+        s = (sum_up(round_up(M * rr, fp), fp)
+             + round_up(lip_scalar * jnp.max(r, axis=-1), fp)[:, None])
+        slopes.append(round_up(s, fp))
         weights.append(M + lip_scalar)
     if lip_mat is not None:
-        W = _up(M + lip_mat, fp)
-        slopes.append(_sum_up(_up(W * rr, fp), fp))
+        W = round_up(M + lip_mat, fp)
+        slopes.append(sum_up(round_up(W * rr, fp), fp))
         weights.append(W)
     if grad_bounds is not None:
         gl, gh = jax.vmap(grad_bounds.fn)(blo, bhi)
         gl, _ = _as_interval(jnp.reshape(gl, (B, nl, d)), fp)
         _, gh = _as_interval(jnp.reshape(gh, (B, nl, d)), fp)
-        W = jnp.maximum(jnp.abs(_down(gl - Jh, fp)), jnp.abs(_up(gh - Jl, fp)))
-        slopes.append(_sum_up(_up(W * rr, fp), fp))
+        W = jnp.maximum(jnp.abs(round_down(gl - Jh, fp)), jnp.abs(round_up(gh - Jl, fp)))
+        slopes.append(sum_up(round_up(W * rr, fp), fp))
         weights.append(W)
     upper = None
     for s, W in zip(slopes, weights):
-        u_i = jnp.max(_up(cen + target_error + s, fp, 2), axis=-1)    # (B,)
+        u_i = jnp.max(round_up(cen + target_error + s, fp, 2), axis=-1)    # (B,)
         if upper is None:
             upper, Wbest = u_i, W
         else:
@@ -1078,7 +919,7 @@ class _BranchAndBound:
                               jnp.asarray(bhi, p.fp.dtype), p.lo_in, p.hi_in, key,
                               p.lip_scalar, p.lip_mat, p.target_error,
                               activation=self.activation, target=p.target,
-                              grad_bounds=p.grad_bounds, n_rand=p.n_rand)
+                              grad_bounds=p.grad_bounds, n_rand=p.n_rand, method=p.method)
         out = _BoxEval(*(np.asarray(o) for o in out))
         if not out.finite[:n].all():
             i = int(np.argmin(out.finite[:n]))
@@ -1163,7 +1004,8 @@ def certified_sup_error(net: Network, target: Callable[[jax.Array], ArrayLike],
                         target_error: float = 0.0, tol: float = 1e-3,
                         max_boxes: int = 100_000, key: jax.Array | None = None,
                         samples_per_box: int = 4, batch_size: int = 64,
-                        activation: Activation = relu) -> CertifiedBound:
+                        activation: Activation = relu,
+                        method: str = "linear") -> CertifiedBound:
     r"""Certified :math:`\sup_{x\in B}\|f(x)-R\Phi(x)\|_\infty` on a box B, :math:`N_0\le4`.
 
     Branch and bound. Each subbox :math:`B'` with (floating) center p and radius vector r
@@ -1239,6 +1081,8 @@ def certified_sup_error(net: Network, target: Callable[[jax.Array], ArrayLike],
       batch_size: boxes split per step, >= 1.
       activation: a :class:`jrelu.Activation` with interval data, as in
         :func:`realize_bounds`.
+      method: how :math:`[J]` is computed on each subbox: ``"linear"`` (default, fewer
+        boxes) or ``"interval"`` (cheaper per box), as in :func:`derivative_bounds`.
 
     Returns:
       :class:`CertifiedBound`.
@@ -1275,7 +1119,7 @@ def certified_sup_error(net: Network, target: Callable[[jax.Array], ArrayLike],
         net, target, box, target_lipschitz=target_lipschitz,
         target_grad_bounds=target_grad_bounds, target_error=target_error, tol=tol,
         max_boxes=max_boxes, key=key, samples_per_box=samples_per_box, batch_size=batch_size,
-        activation=activation)
-    search = _BranchAndBound(problem, _weights(net, problem.fp), activation)
+        activation=activation, method=method)
+    search = _BranchAndBound(problem, layer_arrays(net, problem.fp), activation)
     search.run()
     return _certified_result(search, t0)

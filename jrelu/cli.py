@@ -18,6 +18,13 @@ Subcommands:
 Exit codes: 0 success, 2 a user error (invalid config or ``--set``, a run name that is a
 path, an output folder that cannot be written, a checkpoint that cannot be resumed): one
 line on stderr, no traceback.
+
+Compilation cache: every command keeps JAX's persistent compilation cache in
+``$XDG_CACHE_HOME/jrelu/jax`` (default ``~/.cache/jrelu/jax``), so a second run skips most
+of the XLA compilation. ``JAX_COMPILATION_CACHE_DIR`` chooses another folder;
+``--no-compile-cache`` or ``JRELU_COMPILE_CACHE=0`` turns it off. A folder that cannot be
+written turns it off silently: the run never fails because of the cache. The cache stores
+the compiled programs, so it changes no number.
 """
 
 from __future__ import annotations
@@ -71,11 +78,86 @@ def demo() -> int:
     return 0
 
 
+_CACHE_OFF = ("0", "off", "false", "no")
+_CACHE_HELP = ("do not use JAX's persistent compilation cache (also: JRELU_COMPILE_CACHE=0). "
+               "By default compiled programs are kept in $XDG_CACHE_HOME/jrelu/jax "
+               "(~/.cache/jrelu/jax) or in $JAX_COMPILATION_CACHE_DIR, so that a second run "
+               "skips most of the compilation; an unwritable folder just turns it off")
+
+
+def default_compile_cache_dir() -> str:
+    """The folder of the CLI's persistent compilation cache when none is configured.
+
+    Returns:
+      ``$XDG_CACHE_HOME/jrelu/jax``, or ``~/.cache/jrelu/jax`` without ``XDG_CACHE_HOME``.
+
+    Example:
+      >>> import os
+      >>> default_compile_cache_dir().endswith(os.path.join("jrelu", "jax"))
+      True
+    """
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "jrelu", "jax")
+
+
+def enable_compile_cache(*, disable: bool = False) -> str | None:
+    """Turn on JAX's persistent compilation cache for this process; returns its folder, or
+    None when it is off.
+
+    Off with ``disable=True`` or the environment variable ``JRELU_COMPILE_CACHE`` set to
+    ``0``/``off``/``false``/``no``. The folder is ``JAX_COMPILATION_CACHE_DIR`` (or
+    ``jax_compilation_cache_dir`` already set) if given, else
+    :func:`default_compile_cache_dir`. Compilations that take at least
+    ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` seconds are stored (default here 0:
+    every one; the many small programs of a short run are what a second run saves). A
+    folder that cannot be created or written leaves the cache off: this never raises.
+    Turning it off sets ``jax_enable_compilation_cache`` to False for this process.
+
+    Args:
+      disable: (keyword-only) turn the cache off.
+
+    Returns:
+      the cache folder, or None.
+
+    Example (changes the process's JAX configuration, so not run here)::
+
+        from jrelu.cli import enable_compile_cache
+        enable_compile_cache()   # '/home/me/.cache/jrelu/jax'
+    """
+    import os
+
+    import jax
+
+    if disable or os.environ.get("JRELU_COMPILE_CACHE", "").strip().lower() in _CACHE_OFF:
+        jax.config.update("jax_enable_compilation_cache", False)  # even if JAX's env names one
+        return None
+    path = jax.config.jax_compilation_cache_dir or default_compile_cache_dir()
+    try:
+        os.makedirs(path, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(path)
+    except OSError:
+        jax.config.update("jax_enable_compilation_cache", False)
+        return None
+    jax.config.update("jax_compilation_cache_dir", path)
+    if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return path
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jrelu", description="Rigorous derivatives of ReLU "
-                                     "networks in JAX.")
+    parser = argparse.ArgumentParser(
+        prog="jrelu", description="Rigorous derivatives of ReLU networks in JAX.",
+        epilog="Compiled programs are cached in $XDG_CACHE_HOME/jrelu/jax (~/.cache/jrelu/jax) "
+               "or $JAX_COMPILATION_CACHE_DIR; --no-compile-cache or JRELU_COMPILE_CACHE=0 "
+               "turns the cache off.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--no-compile-cache", action="store_true", help=_CACHE_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run an experiment from a TOML config (default: the "
+    run = sub.add_parser("run", parents=[common],
+                         help="run an experiment from a TOML config (default: the "
                          "quickstart, heat equation in d = 10)",
                          description="Run a Kolmogorov-PDE experiment described by a TOML "
                          "config; writes report.json, network.npz and errors.png to the output "
@@ -92,9 +174,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--check", action="store_true",
                      help="validate the config and the output folder, print the plan and "
                           "stop (nothing is trained or written)")
-    sub.add_parser("demo", help="how D^N depends on the kink value Dϱ(0), and the chain rule "
-                   "at a kink")
-    bench = sub.add_parser("bench", help="run benchmark suites")
+    sub.add_parser("demo", parents=[common], help="how D^N depends on the kink value Dϱ(0), and "
+                   "the chain rule at a kink")
+    bench = sub.add_parser("bench", parents=[common], help="run benchmark suites")
     bench.add_argument("suites", nargs="*", help="suites to run (default: all)")
     bench.add_argument("--smoke", action="store_true",
                        help="tiny sizes: check that every suite runs (the numbers mean nothing)")
@@ -148,6 +230,7 @@ def _run(args) -> int:
 def main(argv=None) -> int:
     """The ``jrelu`` command; returns the exit code (0 success, 2 invalid input)."""
     args = _parser().parse_args(argv)
+    enable_compile_cache(disable=args.no_compile_cache)
     if args.command == "run":
         return _run(args)
     if args.command == "demo":

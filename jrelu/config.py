@@ -16,17 +16,24 @@ one :class:`ConfigError` line naming the file (or ``--set``) and the key, e.g.
   ``solver`` ["learning"|"constructive"|"global"];
 * ``[problem]``: ``name``\*, ``dimension``\*, ``T``, ``box``, and for Black–Scholes
   ``rate``, ``volatility``, ``correlation``, ``strike`` (see :mod:`jrelu.pde`);
-* ``[network]`` (learning): ``hidden``\* — the hidden widths;
+* ``[network]`` (learning): ``hidden``\* — the hidden widths; ``members`` — an ensemble
+  of that many networks trained side by side and averaged into one network [1];
 * ``[optimizer]`` (learning): ``name``, ``learning_rate``, ``schedule``,
   ``final_learning_rate``, ``warmup_steps``, ``milestones``, ``decay_factor``,
   ``weight_decay``, ``momentum``, ``clip_norm``;
 * ``[training]`` (learning): ``steps``\*, ``batch_size``\*, ``checkpoint_every``,
   ``log_every``;
+* ``[averaging]`` (learning): ``tau``, ``paths``, ``antithetic``, ``moment_matching``,
+  ``enlarge`` — learn
+  u(T − τ, ·) on an enlarged box and average it over Feynman–Kac paths of the last τ
+  (``tau = 0``: off);
 * ``[constructive]`` (constructive / global): ``paths``, ``paths_study``,
   ``square_depth``, ``bound``, ``epsilon``;
 * ``[sweep]``: ``sampler``, ``points``, ``kappa``, sampler parameters (``r_min``,
   ``r_max``, ``num_shells``, ``std``, ``low``, ``high``, ``per_axis``), ``box_points``,
-  ``chunk_size``.
+  ``chunk_size``;
+* ``[global_wrap]`` (optional): ``enabled``, ``epsilon``, ``growth_c``, ``growth_nu``,
+  ``num_points`` — the learned network wrapped into the local-to-global network.
 
 (\* = required.) This module is internal to the ``jrelu`` command; it is not part of the
 library's public API.
@@ -43,7 +50,8 @@ import typing
 from typing import Any
 
 __all__ = ["ConfigError", "RunConfig", "ProblemConfig", "NetworkConfig", "OptimizerConfig",
-           "TrainingConfig", "ConstructiveConfig", "SweepConfig", "SECTIONS", "load_config",
+           "TrainingConfig", "AveragingConfig", "ConstructiveConfig", "SweepConfig",
+           "GlobalWrapConfig", "SECTIONS", "load_config",
            "parse_config", "apply_overrides", "build_problem", "describe",
            "default_config_text", "DEFAULT_CONFIG"]
 
@@ -138,6 +146,8 @@ class NetworkConfig(_Section):
     """``[network]`` (learning): the architecture ``(d, *hidden, 1)``."""
 
     hidden: tuple[int, ...] = _key(minimum=1, doc="hidden widths N_1, ..., N_{L-1}")
+    members: int = _key(1, minimum=1, doc="ensemble: M networks of these widths trained "
+                                          "side by side, averaged into one network")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -168,6 +178,25 @@ class TrainingConfig(_Section):
     checkpoint_every: int = _key(1000, minimum=1, doc="steps between checkpoints")
     log_every: int | None = _key(None, minimum=1, doc="steps between progress lines "
                                                       "[steps/20]")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AveragingConfig(_Section):
+    """``[averaging]`` (learning): the semigroup split u(T,x) = E[u(T−τ, X_τ^x)].
+
+    With ``tau`` > 0 the network learns u(T−τ,·) on the box enlarged by ``enlarge`` on
+    each side, and the result is the averaging network over ``paths`` Feynman–Kac paths
+    of the last τ (antithetic pairs (Z, −Z) if ``antithetic``), written in its structured
+    form (:class:`jrelu.pde.AveragingNetwork`). ``tau = 0`` (default): off.
+    """
+
+    tau: float = _key(0.0, minimum=0.0, doc="τ: learn u(T−τ,·), average over the last τ "
+                                            "(0: off)")
+    paths: int = _key(128, minimum=1, doc="n, Feynman–Kac paths of the last τ")
+    antithetic: bool = _key(True, doc="paths in pairs (Z, −Z)")
+    moment_matching: bool = _key(False, doc="whiten the draws: exact first and second "
+                                            "moments (paths > d; ≥ 2d if antithetic)")
+    enlarge: float = _key(0.0, minimum=0.0, doc="train on [a − enlarge, b + enlarge]^d")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -203,6 +232,27 @@ class SweepConfig(_Section):
     chunk_size: int = _key(8192, minimum=1)
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GlobalWrapConfig(_Section):
+    """``[global_wrap]`` (optional): wrap the solved network N with the cut-off and
+    multiplication networks of the local-to-global construction, Φ_ε = M ⊙ P(χ_B, N), a
+    ReLU network whose error is at most ε(1+‖x‖^κ) everywhere (κ = ν + 1) given N's local
+    error, which is *measured* on ``num_points`` uniform points of the cube
+    (−B−1, B+1)^d (not a certificate). Growth constants of u by default: heat_square
+    c = max(1, 2Td), ν = 2 (|u| = ‖x‖² + 2Td ≤ c(1+‖x‖²), ‖∇u‖ = 2‖x‖ ≤ 1+‖x‖²);
+    heat_cosine c = e^{−T}d/2, ν = 0 (|u| ≤ e^{−T}d, ‖∇u‖ ≤ e^{−T}√d); black_scholes_geometric
+    has none (u lives on positive prices only)."""
+
+    enabled: bool = _key(False, doc="build Φ_ε and write network_global.npz")
+    epsilon: float | None = _key(None, above=0.0, doc="ε [the smallest the measured local "
+                                                       "error allows]")
+    growth_c: float | None = _key(None, above=0.0, doc="c in |u|, ‖∇u‖ ≤ c(1+‖x‖^ν) [from "
+                                                        "the problem]")
+    growth_nu: float | None = _key(None, minimum=0.0, doc="ν [from the problem]")
+    num_points: int = _key(2048, minimum=1, doc="uniform points of (−B−1, B+1)^d on which "
+                                                "the local error is measured")
+
+
 _ALL = SOLVERS
 _LEARNING = ("learning",)
 _BUILT = ("constructive", "global")
@@ -225,8 +275,10 @@ class RunConfig:
     network: NetworkConfig | None = _section(NetworkConfig, needed_by=_LEARNING)
     optimizer: OptimizerConfig | None = _section(OptimizerConfig, needed_by=_LEARNING)
     training: TrainingConfig | None = _section(TrainingConfig, needed_by=_LEARNING)
+    averaging: AveragingConfig | None = _section(AveragingConfig, needed_by=_LEARNING)
     constructive: ConstructiveConfig | None = _section(ConstructiveConfig, needed_by=_BUILT)
     sweep: SweepConfig | None = _section(SweepConfig, needed_by=_ALL)
+    global_wrap: GlobalWrapConfig | None = _section(GlobalWrapConfig, needed_by=())
 
     def to_dict(self) -> dict:
         """The config as a JSON-able dict: top-level keys, then the sections present."""
@@ -484,6 +536,22 @@ def _check_cross(cfg: RunConfig, source) -> RunConfig:
             _fail(source, "optimizer.milestones", f"must be increasing, got "
                                                   f"{list(opt.milestones)}")
         cfg = dataclasses.replace(cfg, training=tr, optimizer=opt)
+        av, prob = cfg.averaging, cfg.problem
+        if av.tau > 0:
+            if not av.tau < prob.T:
+                _fail(source, "averaging.tau", f"must be < problem.T = {prob.T:g}, got "
+                                               f"{av.tau:g}")
+            if av.antithetic and av.paths % 2:
+                _fail(source, "averaging.paths", f"must be even with averaging.antithetic "
+                                                 f"(pairs Z, −Z), got {av.paths}")
+            need = 2 * prob.dimension if av.antithetic else prob.dimension + 1
+            if av.moment_matching and av.paths < need:
+                _fail(source, "averaging.paths", f"must be ≥ {need} with "
+                                                 f"averaging.moment_matching (problem.dimension "
+                                                 f"= {prob.dimension}), got {av.paths}")
+        if prob.name == "black_scholes_geometric" and not prob.box[0] - av.enlarge > 0:
+            _fail(source, "averaging.enlarge", f"must be < problem.box[0] = {prob.box[0]:g} "
+                                               f"(asset prices are > 0), got {av.enlarge:g}")
     sw, prob = cfg.sweep, cfg.problem
     if sw.sampler == "radial_shells" and not sw.r_min <= sw.r_max:
         _fail(source, "sweep.r_min", f"must be ≤ sweep.r_max = {sw.r_max:g}, got {sw.r_min:g}")

@@ -43,7 +43,8 @@ import numpy as np
 from .config import RunConfig
 
 __all__ = ["RunError", "run_experiment", "output_folder", "make_optimizer", "fingerprint",
-           "train_learning", "sweep_sampler", "run_sweep", "solve_constructive",
+           "train_learning", "training_horizon_box", "average_learned", "sweep_sampler",
+           "run_sweep", "solve_constructive",
            "solve_global", "square_bound", "mc_average", "describe_problem", "loss_curve",
            "theorem_check", "plot_report", "print_table", "versions"]
 
@@ -128,6 +129,12 @@ def fingerprint(cfg: RunConfig) -> str:
                                   "optimizer", "constructive")}
     tr = d.get("training") or {}
     keep["training"] = {k: tr.get(k) for k in ("steps", "batch_size", "checkpoint_every")}
+    # keys added after 0.2 enter only when not at their defaults (old checkpoints resume)
+    if isinstance(keep.get("network"), dict) and keep["network"].get("members") == 1:
+        keep["network"] = {k: v for k, v in keep["network"].items() if k != "members"}
+    av = d.get("averaging") or {}
+    if av.get("tau", 0.0) > 0 or av.get("enlarge", 0.0) > 0:
+        keep["averaging"] = {k: av.get(k) for k in ("tau", "enlarge")}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 
@@ -191,31 +198,48 @@ def train_learning(cfg: RunConfig, problem, key, out, *, fresh: bool = False,
     ``info`` the ``training`` part of the report (without the loss curve).
     """
     from .network import init, num_params
-    from .pde import solve_learning
+    from .pde import ensemble_average, ensemble_init, ensemble_members, solve_learning
 
     tr = cfg.training
     steps, batch = tr.steps, tr.batch_size
     every, log_every = tr.checkpoint_every, tr.log_every
     dtype = jnp.dtype(cfg.dtype)
     widths = (problem.dim, *cfg.network.hidden, 1)
-    net = init(jax.random.fold_in(key, 0), widths, dtype=dtype)
-    k_train = jax.random.fold_in(key, 1)
+    members = cfg.network.members
+    horizon, box = training_horizon_box(cfg, problem)
     opt, sched = make_optimizer(cfg)
-    state = _TrainState(net=net, opt_state=opt.init(net))
+    if members == 1:
+        net = init(jax.random.fold_in(key, 0), widths, dtype=dtype)
+        opt_state = opt.init(net)
+    else:  # P(Φ^1, ..., Φ^M); the optimizer state is over the members stacked
+        net = ensemble_init(jax.random.fold_in(key, 0), widths, members=members, dtype=dtype)
+        opt_state = opt.init(jax.tree_util.tree_map(lambda *a: jnp.stack(a),
+                                                    *ensemble_members(net, members=members)))
+    k_train = jax.random.fold_in(key, 1)
+    state = _TrainState(net=net, opt_state=opt_state)
     ckpt = os.path.join(out, "checkpoint.npz")
     fp = fingerprint(cfg)
     if os.path.exists(ckpt) and not fresh:
         state = _resume(ckpt, state, fp, steps, verbose)
-    _say(verbose, f"training: widths {widths} ({num_params(state.net)} parameters), {steps} "
-                  f"steps × batch {batch}, {cfg.optimizer.name} with {cfg.optimizer.schedule}"
-                  f" schedule, {cfg.dtype}; checkpoint every {every} steps")
+    ens = f" × {members} members (ensemble)" if members > 1 else ""
+    split = ""
+    if horizon is not None or box is not None:
+        t = problem.T if horizon is None else horizon
+        a, b = problem.box if box is None else box
+        split = f"; learning u({t:g}, ·) on [{a:g}, {b:g}]^{problem.dim}"
+    nparams = members * num_params(init(jax.random.key(0), widths, dtype=dtype))
+    _say(verbose, f"training: widths {widths}{ens} ({nparams} parameters), "
+                  f"{steps} steps × batch {batch}, {cfg.optimizer.name} with "
+                  f"{cfg.optimizer.schedule} schedule, {cfg.dtype}{split}; checkpoint every "
+                  f"{every} steps")
     t0, start_step = time.perf_counter(), state.step
     last_log = state.step
     while state.step < steps:
         nxt = _next_stop(state.step, steps, every, log_every)
         state.net, hist = solve_learning(problem, state.net, optimizer=opt,
                                          steps=nxt - state.step, batch_size=batch, key=k_train,
-                                         opt_state=state.opt_state, start_step=state.step)
+                                         opt_state=state.opt_state, start_step=state.step,
+                                         members=members, horizon=horizon, box=box)
         state.opt_state = hist.opt_state
         state.losses = np.concatenate([state.losses, np.asarray(hist.loss, np.float64)])
         state.kinks = np.concatenate([state.kinks, np.asarray(hist.kinks, np.int64)])
@@ -234,13 +258,47 @@ def train_learning(cfg: RunConfig, problem, key, out, *, fresh: bool = False,
                           f"{state.seconds_before + now:6.1f}s  eta {eta:4.0f}s")
             last_log = state.step
     losses = state.losses
+    net = state.net if members == 1 else ensemble_average(state.net, members=members)
     info = {"steps": steps, "batch_size": batch, "widths": list(widths),
-            "num_params": num_params(state.net),
+            "members": members, "horizon": problem.T if horizon is None else horizon,
+            "box": list(problem.box if box is None else box),
+            "num_params": num_params(net),
             "seconds": state.seconds_before + time.perf_counter() - t0,
             "resumed_from_step": start_step,
             "final_loss": float(losses[-max(1, steps // 100):].mean()),
             "kinks_hit": int(state.kinks.sum())}
-    return state.net, losses, info
+    return net, losses, info
+
+
+def training_horizon_box(cfg: RunConfig, problem):
+    """The learning solver's target time T − τ and training box (enlarged by
+    ``averaging.enlarge``); None for the problem's own."""
+    av = cfg.averaging
+    horizon = problem.T - av.tau if av is not None and av.tau > 0 else None
+    box = None
+    if av is not None and av.enlarge > 0:
+        box = (problem.box[0] - av.enlarge, problem.box[1] + av.enlarge)
+    return horizon, box
+
+
+def average_learned(cfg: RunConfig, problem, net, key, *, verbose: bool = True):
+    """The semigroup split's result: the learned u(T − τ, ·) averaged over ``paths``
+    Feynman–Kac paths of the last τ (key ``fold_in(key, 7)``), as a
+    :class:`jrelu.pde.AveragingNetwork`. Returns ``(avg, info)``."""
+    from .pde import AveragingNetwork, path_maps
+
+    av = cfg.averaging
+    s, c = path_maps(problem, av.paths, key=jax.random.fold_in(key, 7), dtype=net.dtype,
+                     t=av.tau, antithetic=av.antithetic, moment_matching=av.moment_matching)
+    avg = AveragingNetwork(net, s, c, members=cfg.network.members)
+    _say(verbose, f"averaging network: u(T, x) = E[u(T − τ, X_τ^x)], τ = {av.tau:g}, "
+                  f"{av.paths} {'antithetic ' if av.antithetic else ''}paths; dense "
+                  f"equivalent widths {avg.widths}, stored {avg.num_params} numbers")
+    return avg, {"tau": av.tau, "paths": av.paths, "antithetic": av.antithetic,
+                 "moment_matching": av.moment_matching,
+                 "enlarge": av.enlarge, "base_widths": list(net.widths),
+                 "members": cfg.network.members, "dense_widths": list(avg.widths),
+                 "stored_numbers": avg.num_params}
 
 
 def loss_curve(losses, points: int = 200) -> dict:
@@ -363,15 +421,9 @@ def solve_global(cfg: RunConfig, problem, *, verbose: bool = True):
 def theorem_check(report: dict, sweep, kappa: float) -> dict:
     """Whether the sweep's weighted sup errors satisfy the global network's bounds
     (only meaningful with the theorem's κ)."""
-    rec = report["global"]["record"]
-    bound = rec["C"] * rec["eps"] ** rec["r"]
-    return {
-        "kappa_used": kappa, "kappa_theorem": rec["kappa"],
-        "value_sup": sweep.value.sup, "value_bound": rec["eps"],
-        "value_bound_holds": bool(kappa == rec["kappa"] and sweep.value.sup <= rec["eps"]),
-        "grad_sup": sweep.derivative.sup, "grad_bound": bound,
-        "grad_bound_holds": bool(kappa == rec["kappa"] and sweep.derivative.sup <= bound),
-    }
+    from ._outputs import theorem_check as check
+
+    return check(report["global"]["record"], sweep, kappa)
 
 
 # -- measuring -------------------------------------------------------------------------
@@ -426,17 +478,6 @@ def run_sweep(cfg: RunConfig, problem, net, key, out, *, verbose: bool = True):
         return sampler, go()
 
 
-def _plot_sample(problem, net, sampler, key, kappa, n=2048):
-    """Radii and weighted pointwise errors on a small sample of the sweep's sampler."""
-    from .sweep import pointwise_errors
-
-    x = sampler.points(key, jnp.arange(n), dtype=net.dtype)
-    err = pointwise_errors(net, problem.solution, x, target_grad=problem.solution_grad,
-                           kappa=kappa)
-    return tuple(np.asarray(jax.device_get(a), np.float64)
-                 for a in (err.norm, err.weighted_value_error, err.weighted_derivative_error))
-
-
 def describe_problem(problem) -> dict:
     """The problem's name, a one-line description and its fields (the report's ``problem``)."""
     a, b = problem.box
@@ -449,98 +490,106 @@ def describe_problem(problem) -> dict:
 # -- outputs ---------------------------------------------------------------------------
 
 
-def _radial_midpoints(shells):
-    # JSON has no inf: the outermost shell's r_max is serialized as None
-    r_hi = [np.inf if s["r_max"] is None else s["r_max"] for s in shells]
-    return np.array([np.sqrt(s["r_min"] * hi) if np.isfinite(hi) and s["r_min"] > 0
-                     else (hi / 2 if np.isfinite(hi) else 2 * s["r_min"])
-                     for s, hi in zip(shells, r_hi)])
+def plot_report(path, report: dict, pointwise, losses, problem, *, wrap_points=None) -> None:
+    """``errors.png``: raw and weighted errors of u and ∇u against ‖x‖ (points in the
+    training box apart from those outside it, the sweep's shell maxima, the zero network),
+    the training curve with its noise floor (or the paths study, or the global network's
+    constants) and the wrapped network against its envelopes (or how to read the numbers).
+    ``pointwise`` is :func:`jrelu._outputs.plot_sample`'s result."""
+    from ._outputs import plot_report as plot
+
+    plot(path, report, pointwise, losses, problem, wrap_points=wrap_points)
 
 
-def _plot_error_panels(axes, report, pointwise, problem):
-    sweep = report["sweep"]
-    kappa = sweep["kappa"]
-    shells = sweep["radial_profile"]
-    rmid = _radial_midpoints(shells)
-    a, b = problem.box
-    lo = 0.0 if a <= 0 <= b else min(abs(a), abs(b)) * np.sqrt(problem.dim)
-    hi = max(abs(a), abs(b)) * np.sqrt(problem.dim)
-    r, ev, eg = pointwise
-    for ax, key, pts, title in ((axes[0], "value_sup", ev, r"value: $|u-R\Phi|$"),
-                                (axes[1], "derivative_sup", eg,
-                                 r"gradient: $\|\nabla u-D^N\Phi\|$")):
-        ax.axvspan(max(lo, float(np.min(r))), hi, color="0.9", label="radii of the box")
-        ax.scatter(r, np.maximum(pts, 1e-300), s=3, alpha=0.35, label="sample points")
-        ax.plot(rmid, [max(s[key], 1e-300) for s in shells], "o-", color="C3",
-                label="shell maximum (sweep)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(r"$\|x\|$")
-        ax.set_ylabel(rf"error $/(1+\|x\|^{{{kappa:g}}})$")
-        ax.set_title(f"weighted {title}")
-        ax.legend(fontsize=8)
+def noise_floor_as_trained(cfg: RunConfig, problem, key) -> dict:
+    """The noise floor of the learning solver's loss as it trains: targets at time T − τ
+    (``[averaging] tau``), ξ on the box it trains on (``enlarge``); closed form or Monte
+    Carlo (key ``fold_in(key, 20)``), see :func:`jrelu._outputs.noise_floor`."""
+    from . import _outputs
+
+    horizon_box = globals().get("training_horizon_box")
+    horizon, box = horizon_box(cfg, problem) if horizon_box else (None, None)
+    trained = dataclasses.replace(problem, T=problem.T if horizon is None else horizon,
+                                  box=problem.box if box is None else tuple(box))
+    floor = _outputs.noise_floor(trained, jax.random.fold_in(key, 20), dtype=jnp.dtype(cfg.dtype))
+    return {**floor, "horizon": trained.T, "box": list(trained.box)}
 
 
-def _plot_training_curve(ax, losses):
-    steps = np.arange(1, len(losses) + 1)
-    ax.plot(steps, losses, lw=0.4, alpha=0.4, label="minibatch loss")
-    k = max(1, len(losses) // 100)
-    m = np.convolve(losses, np.ones(k) / k, mode="valid")
-    ax.plot(steps[k - 1:], m, lw=1.5, label=f"running mean ({k} steps)")
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel(r"$(N(\xi)-\varphi(X_T^\xi))^2$, batch mean")
-    ax.set_title("training curve")
-    ax.legend(fontsize=8)
+def _honest_outputs(cfg: RunConfig, problem, net, sampler, report: dict, key, xs, out, losses,
+                    *, verbose: bool = True):
+    """What the numbers mean: the zero network's reference on the sweep's points, the meaning
+    line, the noise floor of the loss, the local-to-global guarantee and (``[global_wrap]``
+    enabled) the wrapped network Φ_ε, written to ``network_global.npz``, with its box errors,
+    sweeps and envelope check. Fills the report; returns ``(files, wrap_points, x)`` with x
+    the sweep's first (at most 8192) points."""
+    from . import _outputs
+    from .config import GlobalWrapConfig
+    from .io import save_network
+    from .pde import relative_l2_errors
 
-
-def _plot_paths_study(ax, study):
-    n = np.array([s["paths"] for s in study])
-    ax.loglog(n, [s["value_rel_l2"] for s in study], "o-", label=r"$u$")
-    ax.loglog(n, [s["grad_rel_l2"] for s in study], "s-", label=r"$\nabla u$")
-    g0 = study[0]["grad_rel_l2"]
-    ax.loglog(n, g0 * np.sqrt(n[0] / n), "k--", lw=0.8, label=r"$n^{-1/2}$")
-    ax.set_xlabel("paths n")
-    ax.set_ylabel("relative $L^2$ error on the box")
-    ax.set_title("Monte-Carlo averaging network")
-    ax.legend(fontsize=8)
-
-
-def _plot_global_summary(ax, glob):
-    rec = glob["record"]
-    ax.axis("off")
-    lines = [r"local-to-global network $\Phi_\varepsilon$ (BEGJ, arXiv:1905.04992)",
-             f"ε = {rec['eps']:g}, κ = ν + 1 = {rec['kappa']:g}, r = {rec['r']:g}",
-             f"B = {rec['B']:g}, b = {rec['b']:g}, m = {rec['m']}, C = {rec['C']:.3g}",
-             f"depth {rec['depth']}, width {rec['width']}, {rec['num_params']} parameters"]
-    t = glob.get("theorem_check")
-    if t:
-        lines += [f"sup weighted value error {t['value_sup']:.2e} ≤ ε: "
-                  f"{t['value_bound_holds']}",
-                  f"sup weighted gradient error {t['grad_sup']:.2e} ≤ Cε^r = "
-                  f"{t['grad_bound']:.2e}: {t['grad_bound_holds']}"]
-    ax.text(0.0, 0.95, "\n".join(lines), va="top", fontsize=9, family="monospace")
-
-
-def plot_report(path, report: dict, pointwise, losses, problem) -> None:
-    """``errors.png``: weighted value and gradient errors against ‖x‖ (sample points and the
-    sweep's shell maxima), and the training curve, the paths study or the global bounds."""
-    from .io import atomic_write
-    from .plot import figure
-
-    fig = figure(figsize=(15, 4.2), layout="tight")
-    axes = fig.subplots(1, 3)
-    _plot_error_panels(axes, report, pointwise, problem)
-    if losses is not None and len(losses):
-        _plot_training_curve(axes[2], losses)
-    elif report.get("constructive"):
-        _plot_paths_study(axes[2], report["constructive"]["paths_study"])
-    elif report.get("global"):
-        _plot_global_summary(axes[2], report["global"])
-    else:
-        axes[2].axis("off")
-    fig.suptitle(f"jrelu run {report['name']}: {report['problem']['description']}")
-    atomic_write(path, lambda f: fig.savefig(f, dpi=110, format="png"))
+    sw, k_sweep = report["sweep"], jax.random.fold_in(key, 5)
+    dtype = jnp.dtype(cfg.dtype)
+    gw = cfg.global_wrap if cfg.global_wrap is not None else GlobalWrapConfig()
+    c, nu, _ = _outputs.problem_growth(problem)
+    nu = gw.growth_nu if gw.growth_nu is not None else nu
+    kappas = sorted({cfg.sweep.kappa} | ({nu + 1.0} if nu is not None else set()))
+    report["zero_network"] = _outputs.zero_network_reference(
+        problem, sampler, k_sweep, sw["num_points"], kappas, shells=sw["radial_profile"],
+        dtype=dtype)
+    report["weighted_ratio_meaning"] = _outputs.ratio_meaning(sw, report["zero_network"],
+                                                              problem)
+    x_first = next(_outputs.sweep_points(sampler, k_sweep, min(sw["num_points"], 8192),
+                                         dtype=dtype))
+    if losses is not None:
+        report["noise_floor"] = noise_floor_as_trained(cfg, problem, key)
+    if cfg.solver == "global":
+        report["global_guarantee"] = {"line": "local-to-global guarantee: this network is the "
+                                              "construction's Phi_eps itself (theorem line)"}
+        return [], None, x_first
+    if cfg.solver != "learning" and not gw.enabled:
+        return [], None, x_first
+    _say(verbose, f"local-to-global wrap: measuring the local error on {gw.num_points} points")
+    try:
+        wrap = _outputs.wrap_global(net, problem, jax.random.fold_in(key, 21),
+                                    epsilon=gw.epsilon, growth_c=gw.growth_c,
+                                    growth_nu=gw.growth_nu, num_points=gw.num_points)
+    except (TypeError, ValueError) as e:  # a network type the wrap cannot evaluate
+        wrap = {"status": "skipped", "reason": " ".join(str(e).split())}
+    zth = None
+    if "guaranteed" in wrap:
+        zth = report["zero_network"]["kappas"].get(f"{wrap['guaranteed']['kappa']:g}")
+    line = _outputs.guarantee_line(wrap, zth, problem)
+    report["global_guarantee"] = {"line": line, **{k: wrap[k] for k in (
+        "measured", "guaranteed", "reason") if k in wrap}}
+    if not gw.enabled:
+        return [], None, x_first
+    if wrap["status"] != "built":
+        report["global_wrap"] = {"status": "skipped", "reason": wrap["reason"]}
+        _say(verbose, f"global_wrap: skipped: {wrap['reason']}")
+        return [], None, x_first
+    wnet, record = wrap["network"], wrap["record"]
+    path = os.path.join(out, "network_global.npz")
+    save_network(path, wnet, metadata={
+        "name": cfg.name, "problem": report["problem"]["description"],
+        "what": "local-to-global network Phi_eps of the learned network (global_wrap)",
+        "certified": False, "record": record.to_dict(), "measured": wrap["measured"],
+        "guaranteed": wrap["guaranteed"]})
+    _say(verbose, f"global_wrap: Φ_ε, ε = {record.eps:.4g}, κ = {record.kappa:g}, depth "
+                  f"{record.depth}, {record.num_params} parameters -> {path}")
+    box = relative_l2_errors(wnet, problem, xs, chunk_size=cfg.sweep.chunk_size).to_dict()
+    werr = _outputs.wrapped_errors(wnet, record, problem, sampler, k_sweep, sw["num_points"],
+                                   sorted({cfg.sweep.kappa, record.kappa}), dtype=dtype)
+    report["global_wrap"] = {
+        "status": "built", "file": "network_global.npz", "certified": False,
+        "record": record.to_dict(), "measured": wrap["measured"],
+        "guaranteed": wrap["guaranteed"], "box_errors": box, "sweeps": werr["sups"],
+        "theorem_check": werr["theorem_check"], "envelope_check": werr["envelope_check"]}
+    ec = werr["envelope_check"]
+    _say(verbose, f"global_wrap: the envelopes hold at {ec['points'] - ec['value_violations']}"
+                  f"/{ec['points']} (u) and {ec['points'] - ec['derivative_violations']}/"
+                  f"{ec['points']} (∇u) sweep points")
+    wrap_points = werr["plot"]
+    return ["network_global.npz"], wrap_points, x_first
 
 
 def _write_json(path, obj) -> None:
@@ -554,42 +603,11 @@ def _write_json(path, obj) -> None:
 
 
 def print_table(report: dict, out) -> None:
-    """The run's summary: the solution, the errors on the box and the weighted sweep."""
-    be, sw = report["box_errors"], report["sweep"]
-    n = report["network"]
-    print(f"\n== jrelu run {report['name']}: {report['problem']['description']} ==")
-    if "training" in report:
-        t = report["training"]
-        print(f"learned network {tuple(n['widths'])}, {t['steps']} steps × batch "
-              f"{t['batch_size']}, final loss {t['final_loss']:.4g}, training {t['seconds']:.1f}s")
-    elif "constructive" in report:
-        c = report["constructive"]
-        print(f"Monte-Carlo averaging network of {c['paths']} paths, widths "
-              f"{tuple(n['widths'])}")
-        for r in c["paths_study"]:
-            print(f"  n = {r['paths']:>6d}: relative L2 error u {r['value_rel_l2']:.3e}, "
-                  f"grad u {r['grad_rel_l2']:.3e}")
-    else:
-        g = report["global"]
-        print(f"local-to-global network, eps = {g['epsilon']:g}, widths {tuple(n['widths'])}")
-    sampler = sw["sampler"]["sampler"]
-    rows = [
-        (f"relative L2 error on the box ({be['points']} pts)", be["value_rel_l2"],
-         be["grad_rel_l2"]),
-        ("max abs error on the box", be["value_max_abs"], be["grad_max_abs"]),
-        (f"sup error/(1+|x|^{sw['kappa']:g}), {sampler} ({sw['num_points']} pts)",
-         sw["value"]["sup"], sw["derivative"]["sup"]),
-    ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'':{width}}  {'u':>10}  {'grad u':>10}")
-    for label, v, g in rows:
-        print(f"{label:{width}}  {v:10.3e}  {g:10.3e}")
-    if "global" in report and "theorem_check" in report["global"]:
-        t = report["global"]["theorem_check"]
-        print(f"theorem (kappa = {t['kappa_theorem']:g}): sup value error {t['value_sup']:.3e} "
-              f"<= eps = {t['value_bound']:.3e}: {t['value_bound_holds']}; sup gradient error "
-              f"{t['grad_sup']:.3e} <= C eps^r = {t['grad_bound']:.3e}: {t['grad_bound_holds']}")
-    print(f"wrote {', '.join(report['files'])} to {out}  ({report['seconds']:.1f}s)")
+    """The run's summary: the solution, the errors on the box, the weighted sweep, what the
+    weighted ratio means (against the zero network) and the local-to-global guarantee."""
+    from ._outputs import print_table as table
+
+    table(report, out)
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -637,6 +655,8 @@ def _solve(cfg: RunConfig, problem, key, out, report, *, fresh, verbose):
         net, losses, info = train_learning(cfg, problem, key, out, fresh=fresh,
                                            verbose=verbose)
         report["training"] = {**info, "loss_curve": loss_curve(losses)}
+        if cfg.averaging.tau > 0:
+            net, report["averaging"] = average_learned(cfg, problem, net, key, verbose=verbose)
     elif cfg.solver == "constructive":
         net, info = solve_constructive(cfg, problem, key, verbose=verbose)
         report["constructive"] = info
@@ -648,7 +668,15 @@ def _solve(cfg: RunConfig, problem, key, out, report, *, fresh, verbose):
 
 def _network_summary(net) -> dict:
     from .network import connectivity, depth, num_params
+    from .pde import AveragingNetwork
 
+    if isinstance(net, AveragingNetwork):  # the dense equivalent's widths; stored numbers
+        b = net.base
+        return {"kind": "averaging_network", "widths": list(net.widths), "depth": depth(b),
+                "num_params": net.num_params, "base_widths": list(b.widths),
+                "num_paths": net.num_paths, "members": net.members,
+                "connectivity": connectivity(b) + 2 * int(net.scales.size),
+                "dtype": str(net.dtype)}
     return {"widths": list(net.widths), "depth": depth(net), "num_params": num_params(net),
             "connectivity": connectivity(net), "dtype": str(net.dtype)}
 
@@ -702,10 +730,15 @@ def run_experiment(cfg: RunConfig, out=None, *, fresh: bool = False, verbose: bo
         report["global"]["theorem_check"] = theorem_check(report, sweep, cfg.sweep.kappa)
     save_network(os.path.join(out, "network.npz"), net,
                  metadata={"name": cfg.name, "problem": pdesc["description"]})
-    files = ["report.json", "network.npz"]
+    more_files, wrap_points, x_sweep = _honest_outputs(cfg, problem, net, sampler, report, key,
+                                                       xs, out, losses, verbose=verbose)
+    files = ["report.json", "network.npz", *more_files]
     if plot:
-        pw = _plot_sample(problem, net, sampler, jax.random.fold_in(key, 6), cfg.sweep.kappa)
-        plot_report(os.path.join(out, "errors.png"), report, pw, losses, problem)
+        from ._outputs import plot_sample
+
+        pw = plot_sample(problem, net, x_sweep, xs, cfg.sweep.kappa)
+        plot_report(os.path.join(out, "errors.png"), report, pw, losses, problem,
+                    wrap_points=wrap_points)
         files.append("errors.png")
     report["files"] = files
     report["seconds"] = time.perf_counter() - t_start

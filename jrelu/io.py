@@ -51,10 +51,11 @@ from . import _checks
 from .network import Network
 
 __all__ = [
-    "Checkpoint", "atomic_write", "load_checkpoint", "load_network", "load_network_metadata",
-    "save_checkpoint", "save_network"]
+    "Checkpoint", "atomic_write", "load_averaging_network", "load_checkpoint", "load_network",
+    "load_network_metadata", "save_averaging_network", "save_checkpoint", "save_network"]
 
 _NET_FORMAT = "jrelu.network"
+_AVG_FORMAT = "jrelu.averaging_network"
 _CKPT_FORMAT = "jrelu.checkpoint"
 _VERSION = 2  # 2: meta carries a SHA-256 checksum of the arrays; 1 (jrelu 0.1): none
 _CHECKSUM = "sha256"
@@ -273,7 +274,13 @@ def _meta(data, fmt):
     if not isinstance(meta, dict):
         raise _FormatError(f"not a {fmt} file ('meta' is not a JSON object)")
     if meta.get("format") != fmt:
-        raise _FormatError(f"expected a {fmt} file, found format {meta.get('format')!r}")
+        hint = ""
+        if meta.get("format") == _AVG_FORMAT:
+            hint = ("; it holds a jrelu.pde.AveragingNetwork: load it with "
+                    "jrelu.io.load_averaging_network")
+        elif meta.get("format") == _NET_FORMAT and fmt == _AVG_FORMAT:
+            hint = "; load it with jrelu.io.load_network"
+        raise _FormatError(f"expected a {fmt} file, found format {meta.get('format')!r}{hint}")
     version = meta.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise _FormatError(f"unknown format version {version!r} (this jrelu reads versions "
@@ -282,6 +289,8 @@ def _meta(data, fmt):
         raise _FormatError(f"file version {version} is newer than this jrelu supports "
                            f"({_VERSION}); upgrade jrelu")
     needed = {_NET_FORMAT: {"widths": list, "metadata": dict},
+              _AVG_FORMAT: {"widths": list, "members": int, "num_paths": int,
+                            "metadata": dict},
               _CKPT_FORMAT: {"step": int, "opt_leaves": int, "metadata": dict}}[fmt]
     for k, tp in needed.items():
         if not isinstance(meta.get(k), tp) or isinstance(meta.get(k), bool):
@@ -316,6 +325,11 @@ def save_network(path: str | os.PathLike, net: Network, *,
                  metadata: Mapping[str, Any] | None = None) -> None:
     r"""Write ``net`` to ``path`` (``.npz``): the arrays ``A_k``, ``b_k`` and a JSON ``meta``.
 
+    (A :class:`jrelu.pde.AveragingNetwork` is written by :func:`save_averaging_network`
+    instead, in its structured form; such a file is read back with
+    :func:`load_averaging_network`, never by :func:`load_network`, which always returns a
+    :class:`jrelu.Network`.)
+
     For :math:`\Phi=((A_1,b_1),\dots,(A_L,b_L))` the file holds the entries
     ``A_k`` (shape :math:`(N_k, N_{k-1})`) and ``b_k`` (shape :math:`(N_k,)`) for
     :math:`k=1,\dots,L`, stored bit for bit in the network's dtype, and ``meta``: a JSON
@@ -333,8 +347,8 @@ def save_network(path: str | os.PathLike, net: Network, *,
       None.
 
     Raises:
-      TypeError: ``path`` is not a path, ``net`` is not a :class:`jrelu.Network`, or
-        ``metadata`` is not a JSON-serializable dict.
+      TypeError: ``path`` is not a path, ``net`` is not a :class:`jrelu.Network` (or an
+        averaging network), or ``metadata`` is not a JSON-serializable dict.
       OSError: the file cannot be written.
 
     Example:
@@ -346,6 +360,10 @@ def save_network(path: str | os.PathLike, net: Network, *,
       ['A_1', 'A_2', 'b_1', 'b_2', 'meta']
     """
     path = _fspath(path)
+    from .pde import AveragingNetwork
+
+    if isinstance(net, AveragingNetwork):
+        return save_averaging_network(path, net, metadata=metadata)
     _checks.network("net", net)
     user = _metadata(metadata)
     meta = {"format": _NET_FORMAT, "version": _VERSION, "widths": list(net.widths),
@@ -401,7 +419,7 @@ def load_network_metadata(path: str | os.PathLike) -> dict:
     result type.
 
     Args:
-      path: a file written by :func:`save_network`.
+      path: a file written by :func:`save_network` (or :func:`save_averaging_network`).
 
     Returns:
       the ``metadata`` dict passed to :func:`save_network` (after a JSON round trip).
@@ -422,8 +440,118 @@ def load_network_metadata(path: str | os.PathLike) -> dict:
       {'note': 'x', 'steps': 3}
     """
     path = _fspath(path)
-    _, meta = _read(path, _NET_FORMAT)
+    try:
+        _, meta = _read(path, _NET_FORMAT)
+    except ValueError as e:
+        if "found format 'jrelu.averaging_network'" not in str(e):
+            raise
+        _, meta = _read(path, _AVG_FORMAT)
     return meta["metadata"]
+
+
+# -- averaging networks ----------------------------------------------------------------------
+
+
+def save_averaging_network(path: str | os.PathLike, avg, *,
+                           metadata: Mapping[str, Any] | None = None) -> None:
+    r"""Write a :class:`jrelu.pde.AveragingNetwork` to ``path`` in its structured form.
+
+    For :math:`\Psi(x)=\frac1n\sum_iR\Phi(s_i\odot x+c_i)` the file holds Φ's arrays
+    ``base/A_k``, ``base/b_k``, the path maps ``scales`` and ``shifts`` (shape
+    ``(n, d)``), all bit for bit, and a JSON ``meta`` (format ``jrelu.averaging_network``,
+    version, Φ's widths, ``members``, ``num_paths``, dtype, ``metadata`` and the SHA-256
+    ``checksum`` of the arrays, as for networks). Written atomically. The dense network
+    (:meth:`~jrelu.pde.AveragingNetwork.to_network`) is never formed.
+
+    Args:
+      path: the destination file (``.npz`` by convention).
+      avg: the averaging network.
+      metadata: the user's JSON-serializable data (:func:`load_network_metadata`).
+
+    Returns:
+      None.
+
+    Raises:
+      TypeError: ``path`` is not a path, ``avg`` not an AveragingNetwork, or ``metadata``
+        not a JSON-serializable dict.
+      OSError: the file cannot be written.
+
+    Example:
+      >>> import os, tempfile
+      >>> phi = jrelu.init(jax.random.key(0), (2, 4, 1))
+      >>> avg = jrelu.pde.AveragingNetwork(phi, jnp.ones((8, 2)), jnp.zeros((8, 2)))
+      >>> path = os.path.join(tempfile.mkdtemp(), "avg.npz")
+      >>> jrelu.io.save_averaging_network(path, avg)
+      >>> sorted(np.load(path).files)
+      ['base/A_1', 'base/A_2', 'base/b_1', 'base/b_2', 'meta', 'scales', 'shifts']
+    """
+    from .pde import AveragingNetwork
+
+    path = _fspath(path)
+    if not isinstance(avg, AveragingNetwork):
+        raise TypeError(f"avg must be a jrelu.pde.AveragingNetwork, got "
+                        f"{type(avg).__name__}: {avg!r:.80}")
+    user = _metadata(metadata)
+    arrays = {**_network_arrays(avg.base, "base/"), "scales": np.asarray(avg.scales),
+              "shifts": np.asarray(avg.shifts)}
+    meta = {"format": _AVG_FORMAT, "version": _VERSION, "widths": list(avg.base.widths),
+            "members": avg.members, "num_paths": avg.num_paths, "dtype": str(avg.dtype),
+            "metadata": user}
+    _atomic_savez(path, arrays, meta)
+
+
+def load_averaging_network(path: str | os.PathLike):
+    r"""Read an averaging network written by :func:`save_averaging_network`.
+
+    Returns :math:`\Psi(x)=\frac1n\sum_iR\Phi(s_i\odot x+c_i)` as a
+    :class:`jrelu.pde.AveragingNetwork` with every array exactly as stored.
+
+    Args:
+      path: a file written by :func:`save_averaging_network` (or by :func:`save_network`
+        given an averaging network, e.g. ``network.npz`` of a ``jrelu run`` with
+        ``[averaging] tau > 0``).
+
+    Returns:
+      the :class:`jrelu.pde.AveragingNetwork`.
+
+    Raises:
+      TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
+      ValueError: one line starting with the path: not a jrelu averaging-network file (a
+        plain network file names :func:`load_network`), truncated or corrupt, a checksum
+        mismatch, a newer or unknown format version, or arrays that do not fit together.
+      OSError: the file does not exist or cannot be read.
+
+    Example:
+      >>> import os, tempfile
+      >>> phi = jrelu.init(jax.random.key(0), (2, 4, 1))
+      >>> avg = jrelu.pde.AveragingNetwork(phi, jnp.ones((8, 2)), jnp.zeros((8, 2)))
+      >>> path = os.path.join(tempfile.mkdtemp(), "avg.npz")
+      >>> jrelu.io.save_averaging_network(path, avg)
+      >>> back = jrelu.io.load_averaging_network(path)
+      >>> back.num_paths, back.base.widths
+      (8, (2, 4, 1))
+    """
+    from .pde import AveragingNetwork
+
+    path = _fspath(path)
+    data, meta = _read(path, _AVG_FORMAT)
+    base = _read_network(data, "base/", path)
+    if list(base.widths) != meta["widths"]:
+        raise ValueError(f"{path}: stored widths {meta['widths']} do not match the arrays "
+                         f"{list(base.widths)}")
+    for name in ("scales", "shifts"):
+        if name not in data:
+            raise ValueError(f"{path}: no {name!r} array; corrupt file")
+    s, c = data["scales"], data["shifts"]
+    if (s.shape != (meta["num_paths"], base.input_dim) or c.shape != s.shape
+            or not np.issubdtype(s.dtype, np.floating) or c.dtype != s.dtype):
+        raise ValueError(f"{path}: path maps scales {s.dtype}{list(s.shape)} and shifts "
+                         f"{c.dtype}{list(c.shape)} do not fit {meta['num_paths']} paths of "
+                         f"a network of widths {list(base.widths)}; corrupt file")
+    try:
+        return AveragingNetwork(base, jnp.asarray(s), jnp.asarray(c), members=meta["members"])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: {_one_line(e)}; corrupt file") from None
 
 
 # -- checkpoints -----------------------------------------------------------------------------

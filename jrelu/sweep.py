@@ -50,7 +50,7 @@ from .activations import Activation, relu
 from .derivative import value_and_derivative
 from .io import atomic_write
 from .network import Network, realize
-from .samplers import Sampler
+from .samplers import Sampler, sample_block
 
 __all__ = [
     "PointwiseErrors",
@@ -61,9 +61,19 @@ __all__ = [
     "error_sweep",
 ]
 
-#: Points per evaluation block of :func:`error_sweep`: every per-point number is computed
-#: by one compiled block of this many points, whatever the chunk size or device layout.
+#: Points per evaluation block of :func:`error_sweep` on CPU: every per-point number is
+#: computed by one compiled block of this many points, whatever the chunk size or device
+#: layout (a block's activations stay in a core's L2 cache).
 EVAL_BLOCK = 1024
+#: The default chunk on CPU (points per compiled chunk, over all devices).
+CPU_CHUNK = 8192
+#: On an accelerator one evaluation block may use 1/ACCELERATOR_BLOCK_SHARE of the device
+#: memory; blocks are powers of two between two sampling blocks and 2^24 points, and a
+#: device's share of a default chunk is about 2^20 points (whole blocks).
+ACCELERATOR_BLOCK_SHARE = 32
+_ACCELERATOR_MAX_BLOCK = 2**24
+_ACCELERATOR_DEVICE_CHUNK = 2**20
+_FALLBACK_MEMORY = 2**31  # an accelerator that does not report its memory
 
 _REFERENCE = ("Berner, Elbrächter, Grohs, Jentzen (2019), "
               "`arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_")
@@ -114,6 +124,88 @@ class PointwiseErrors(NamedTuple):
     derivative_error: jax.Array | None
     weighted_derivative_error: jax.Array | None
     finite: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class _NetInfo:
+    """What the sweep needs to know about a network (a Network or a network-like pytree)."""
+
+    input_dim: int
+    output_dim: int
+    dtype: np.dtype
+    widths: tuple | None  # None if the object does not state its widths
+    is_network: bool
+
+    @property
+    def where(self) -> str:
+        """`` (widths ...)`` for error messages."""
+        return f" (widths {tuple(self.widths)})" if self.widths is not None else ""
+
+
+_NET_METHODS = ("realize", "value_and_derivative")
+_NET_ATTRS = ("dtype", "input_dim", "output_dim")
+
+
+def _network_info(name: str, net) -> _NetInfo:
+    """Check that ``net`` is a :class:`jrelu.Network` or a network-like object: attributes
+    ``dtype``, ``input_dim``, ``output_dim``, methods ``realize(x, *, activation)`` and
+    ``value_and_derivative(x, *, activation)`` on batches ``(..., N_0)`` (TypeError naming
+    ``name`` otherwise)."""
+    if isinstance(net, Network):
+        return _NetInfo(net.input_dim, net.output_dim, np.dtype(net.dtype), tuple(net.widths),
+                        True)
+    missing = [a for a in _NET_ATTRS if not hasattr(net, a)]
+    missing += [f"{m}()" for m in _NET_METHODS if not callable(getattr(net, m, None))]
+    if missing:
+        raise TypeError(f"{name} must be a jrelu.Network or a network-like pytree with "
+                        f"attributes dtype, input_dim, output_dim and methods "
+                        f"realize(x, *, activation), value_and_derivative(x, *, activation) "
+                        f"(such as jrelu.pde.AveragingNetwork); got "
+                        f"{_checks.type_name(net)} without {', '.join(missing)}")
+    n0 = _checks.integer(f"{name}.input_dim", net.input_dim, min=1)
+    nl = _checks.integer(f"{name}.output_dim", net.output_dim, min=1)
+    try:
+        dtype = np.dtype(net.dtype)
+    except TypeError:
+        dtype = None
+    if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"{name}.dtype must be a float dtype, got {net.dtype!r:.80}")
+    widths = getattr(net, "widths", None)
+    return _NetInfo(n0, nl, dtype, None if widths is None else tuple(widths), False)
+
+
+def _check_pytree(name: str, net) -> None:
+    """TypeError unless every leaf of ``net`` is an array or a number (a ``jit`` argument)."""
+    leaves = jax.tree.leaves(net)
+    ok = (jax.Array, np.ndarray, np.generic, int, float)
+    if not leaves or any(not isinstance(v, ok) or isinstance(v, bool) for v in leaves):
+        raise TypeError(f"{name} must be a pytree whose leaves are arrays (register its class "
+                        f"with jax.tree_util.register_pytree_node_class), got "
+                        f"{_checks.type_name(net)} with leaves "
+                        f"{[_checks.type_name(v) for v in leaves][:4]}")
+
+
+def _net_value_and_derivative(net, info: _NetInfo, x, activation, derivative: bool):
+    """``(RΦ(x), D^NΦ(x))`` (the latter None without derivatives) for a batch ``(n, N_0)``,
+    by jrelu's functions for a Network and by the object's own methods otherwise (their
+    output shapes checked)."""
+    if info.is_network:
+        if derivative:
+            return value_and_derivative(net, x, activation=activation)
+        return realize(net, x, activation=activation), None
+    n, n0, nl = x.shape[0], info.input_dim, info.output_dim
+    if derivative:
+        y, J = net.value_and_derivative(x, activation=activation)
+    else:
+        y, J = net.realize(x, activation=activation), None
+    y = jnp.asarray(y)
+    if y.shape != (n, nl) or (J is not None and jnp.shape(J) != (n, nl, n0)):
+        got = (y.shape,) + (() if J is None else (jnp.shape(J),))
+        method = "value_and_derivative" if derivative else "realize"
+        raise ValueError(f"net: {type(net).__name__}.{method} maps points of shape "
+                         f"({n}, {n0}) to shapes {got}; expected ({n}, {nl})"
+                         + (f" and ({n}, {nl}, {n0})" if derivative else ""))
+    return y, J
 
 
 def _default_grad(target, scalar: bool):
@@ -211,8 +303,12 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
 
     :math:`R\Phi(x)` and :math:`D^N\Phi(x)` come from one shared forward pass
     (:func:`jrelu.value_and_derivative`); with ``derivative=False`` only
-    :func:`jrelu.realize` runs. :func:`error_sweep` computes its per-point numbers with
-    this function on fixed blocks of 1024 points inside its compiled chunk function (a
+    :func:`jrelu.realize` runs. Besides a :class:`jrelu.Network`, ``net`` may be any
+    network-like pytree (such as :class:`jrelu.pde.AveragingNetwork`) with attributes
+    ``dtype``, ``input_dim``, ``output_dim`` and methods ``realize(x, *, activation)`` and
+    ``value_and_derivative(x, *, activation)`` on batches ``(n, N_0)``; its own methods
+    are then used. :func:`error_sweep` computes its per-point numbers with this function
+    on fixed blocks of points (1024 on CPU) inside its compiled chunk function (a
     differently compiled program, e.g. an eager call on another batch, may round
     differently in the last bits). The norms are computed with exact power-of-two scaling
     (no spurious overflow or underflow, e.g. for :math:`\|x\|=10^{\pm20}` in float32), and
@@ -220,7 +316,8 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
     Works under ``jit`` (``kappa`` and ``derivative`` are static).
 
     Args:
-      net: the network, widths :math:`(N_0,\dots,N_L)`.
+      net: the network, widths :math:`(N_0,\dots,N_L)`: a :class:`jrelu.Network` or a
+        network-like pytree (see above).
       target: f, mapping one point ``(N_0,)`` to ``(N_L,)``, or to a scalar ``()`` when
         :math:`N_L=1`. It is vmapped, so write it in ``jnp``.
       x: points, shape ``(N_0,)`` or ``(..., N_0)``.
@@ -235,10 +332,11 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
       a :class:`PointwiseErrors` with batch shape ``x.shape[:-1]``.
 
     Raises:
-      TypeError: ``net`` is not a Network, ``target``/``target_grad`` not callable, ``x``
-        not an array, ``kappa`` not a number, ``activation`` not an Activation.
-      ValueError: ``x.shape[-1] != N_0``, ``kappa < 0``, or ``target``/``target_grad``
-        return the wrong shape.
+      TypeError: ``net`` is neither a Network nor network-like, ``target``/``target_grad``
+        not callable, ``x`` not an array, ``kappa`` not a number, ``activation`` not an
+        Activation.
+      ValueError: ``x.shape[-1] != N_0``, ``kappa < 0``, ``target``/``target_grad``
+        return the wrong shape, or a network-like ``net``'s methods do.
 
     Example:
       >>> net = jrelu.init(jax.random.key(0), (2, 16, 1))
@@ -251,7 +349,7 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
       Berner, Elbrächter, Grohs, Jentzen (2019),
       `arXiv:1905.04992 <https://arxiv.org/abs/1905.04992>`_.
     """
-    _checks.network("net", net)
+    info = _network_info("net", net)
     _checks.callable_("target", target)
     if target_grad is not None:
         _checks.callable_("target_grad", target_grad)
@@ -259,19 +357,16 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
     _checks.activation("activation", activation)
     derivative = _checks.boolean("derivative", derivative)
     x = _checks.array("x", x)
-    n0, nl = net.input_dim, net.output_dim
+    n0, nl = info.input_dim, info.output_dim
     if x.ndim == 0 or x.shape[-1] != n0:
-        raise ValueError(f"x must have shape (N_0,) or (..., N_0) with N_0 = {n0} (widths "
-                         f"{net.widths}), got shape {x.shape}")
-    f, Df, _ = _target_fns(target, target_grad, n0, nl, x.dtype, derivative, net.widths)
+        raise ValueError(f"x must have shape (N_0,) or (..., N_0) with N_0 = {n0}{info.where}, "
+                         f"got shape {x.shape}")
+    f, Df, _ = _target_fns(target, target_grad, n0, nl, x.dtype, derivative, info.widths)
     batch = x.shape[:-1]
     if x.ndim != 2:
         x = jnp.reshape(x, (-1, n0))
 
-    if derivative:
-        y, J = value_and_derivative(net, x, activation=activation)
-    else:
-        y, J = realize(net, x, activation=activation), None
+    y, J = _net_value_and_derivative(net, info, x, activation, derivative)
     fx = jax.vmap(f)(x)
     radius = _scaled_norm(x, (-1,))
     weight = 1 + radius**kappa
@@ -511,8 +606,16 @@ def _array_hash(*arrays) -> str:
     return h.hexdigest()
 
 
-def _network_hash(net: Network) -> str:
-    return _array_hash(*(a for layer in net.layers for a in layer))
+def _network_hash(net) -> str:
+    """SHA-256 of a Network's weights (layer by layer), or of a network-like pytree's class,
+    structure and array leaves."""
+    if isinstance(net, Network):
+        return _array_hash(*(a for layer in net.layers for a in layer))
+    h = hashlib.sha256()
+    leaves, treedef = jax.tree.flatten(net)
+    h.update(f"{type(net).__module__}.{type(net).__qualname__}|{treedef}".encode())
+    h.update(_array_hash(*leaves).encode())
+    return h.hexdigest()
 
 
 def _save_checkpoint(path: str, state: dict) -> None:
@@ -553,13 +656,15 @@ class _ChunkSpec:
     activation: Activation
     kappa: float
     derivative: bool
-    chunk: int
+    unit: int
+    block: int
     n0: int
     nl: int
     dtype: str
     index_dtype: str
     key_impl: str
     mesh: Mesh | None
+    is_network: bool
 
     def target_fns(self):
         """f: (N_0,) -> (N_L,) and Df: (N_0,) -> (N_L, N_0) (None without derivatives)."""
@@ -571,8 +676,8 @@ class _ChunkSpec:
         return self.sampler.points(key, index, dtype=self.dtype)
 
 
-def _eval_block(spec: _ChunkSpec, net: Network, key, idx) -> dict:
-    """The per-point numbers of one block of EVAL_BLOCK points (the loop body)."""
+def _eval_block(spec: _ChunkSpec, net, key, idx) -> dict:
+    """The per-point numbers of one block of ``spec.block`` points (the loop body)."""
     x = spec.points(key, idx)
     e = pointwise_errors(net, spec.target, x, target_grad=spec.target_grad, kappa=spec.kappa,
                          derivative=spec.derivative, activation=spec.activation)
@@ -583,77 +688,110 @@ def _eval_block(spec: _ChunkSpec, net: Network, key, idx) -> dict:
     return out
 
 
-def _local_eval(spec: _ChunkSpec, net: Network, key, local_start, local_count: int,
-                num_points) -> dict:
-    """Points ``local_start .. local_start + local_count - 1`` in blocks of EVAL_BLOCK (a
-    ``fori_loop`` whose trip count, the blocks holding points < num_points, is traced: XLA
-    compiles the block once, as a loop body, whatever the chunk size or device layout)."""
-    b, dtype, idt = EVAL_BLOCK, jnp.dtype(spec.dtype), jnp.dtype(spec.index_dtype)
-    nb = -(-local_count // b)
+def _error_names(spec: _ChunkSpec) -> tuple[str, ...]:
+    """The per-point errors whose maxima a chunk reports."""
+    return ("v_w", "v_raw", "d_w", "d_raw") if spec.derivative else ("v_w", "v_raw")
+
+
+def _local_eval(spec: _ChunkSpec, net, key, local_start, local_count,
+                num_points) -> tuple[dict, dict, jax.Array]:
+    """Points ``local_start .. local_start + local_count - 1`` (``local_count`` ≤
+    ``spec.unit``, traced) in blocks of ``spec.block`` (a ``fori_loop`` whose trip count,
+    the blocks holding points < num_points, is traced: XLA compiles the block once, as a
+    loop body, whatever the chunk size or device layout).
+
+    Returns the per-point radii and errors in buffers of ``spec.unit`` points (rounded up to
+    whole blocks; the host folds the first ``local_count``), the running maxima
+    ``{name: (max, local index, point)}`` (the first index on ties, kept in the loop so that
+    the points need not be stored) and the first local index of a non-finite point
+    (``spec.unit`` if there is none)."""
+    b, dtype, idt = spec.block, jnp.dtype(spec.dtype), jnp.dtype(spec.index_dtype)
+    nb = -(-spec.unit // b)
     left = jnp.minimum(num_points - local_start, local_count)
     todo = jnp.clip((left + b - 1) // b, 0, nb)
-    shapes = {"x": ((spec.n0,), dtype), "radius": ((), dtype), "finite": ((), jnp.bool_),
-              "v_w": ((), dtype), "v_raw": ((), dtype)}
-    if spec.derivative:
-        shapes.update(d_w=((), dtype), d_raw=((), dtype))
-    init = {k: jnp.zeros((nb * b,) + shp, dt) for k, (shp, dt) in shapes.items()}
+    names = _error_names(spec)
+    bufs = {k: jnp.zeros(nb * b, dtype) for k in ("radius",) + names}
+    best = {k: (jnp.asarray(-jnp.inf, dtype), jnp.zeros((), idt), jnp.zeros(spec.n0, dtype))
+            for k in names}
+    none_bad = jnp.asarray(spec.unit, idt)
 
-    def body(i, bufs):
-        idx = (local_start + i * b + jnp.arange(b, dtype=idt)).astype(idt)
+    def body(i, state):
+        bufs, best, bad = state
+        off = (i * b).astype(idt)
+        idx = (local_start + off + jnp.arange(b, dtype=idt)).astype(idt)
         o = _eval_block(spec, net, key, idx)
-        return {k: jax.lax.dynamic_update_slice_in_dim(bufs[k], o[k].astype(bufs[k].dtype),
-                                                       i * b, axis=0) for k in bufs}
+        valid = (idx < num_points) & (off + jnp.arange(b, dtype=idt) < local_count)
+        bufs = {k: jax.lax.dynamic_update_slice_in_dim(v, o[k].astype(dtype), off, axis=0)
+                for k, v in bufs.items()}
+        new = {}
+        for k in names:
+            vals = jnp.where(valid, o[k], -jnp.inf)
+            j = jnp.argmax(vals)
+            m, (bm, bi, bx) = vals[j], best[k]
+            up = m > bm  # strictly: an earlier block keeps a tie
+            new[k] = (jnp.where(up, m, bm), jnp.where(up, off + j.astype(idt), bi),
+                      jnp.where(up, o["x"][j], bx))
+        badmask = valid & ~o["finite"]
+        bad = jnp.where((bad == none_bad) & jnp.any(badmask),
+                        off + jnp.argmax(badmask).astype(idt), bad)
+        return bufs, new, bad
 
-    return jax.lax.fori_loop(0, todo, body, init)
+    return jax.lax.fori_loop(0, todo, body, (bufs, best, none_bad))
 
 
-def _chunk_eval(spec: _ChunkSpec, net: Network, key_data, start, num_points):
-    """Points ``start .. start + chunk - 1`` (those ≥ num_points masked): per-point errors,
-    radii, the argmax points and the first non-finite index. Each device evaluates its
-    share of the chunk in blocks of EVAL_BLOCK points (``shard_map``)."""
-    mesh, chunk = spec.mesh, spec.chunk
+def _call_eval(spec: _ChunkSpec, net, key_data, start, num_points, local_count):
+    """One compiled call: points ``start .. start + n_dev · local_count - 1`` (those ≥
+    num_points masked), device d taking ``local_count`` ≤ ``spec.unit`` of them from
+    ``start + d · local_count`` (``shard_map``) in blocks of ``spec.block`` points.
+
+    Returns per-device buffers of per-point radii and errors (shape ``(n_dev · U,)``, U the
+    unit rounded up to whole blocks; the host keeps the first ``local_count`` of each
+    device), the argmax indices (relative to ``start``) and points of every error, and the
+    first non-finite index (``bad``). Neither the chunk size nor ``local_count`` is part of
+    the compiled program, so every chunk size and every call share one compilation."""
+    mesh, idt = spec.mesh, jnp.dtype(spec.index_dtype)
     if mesh is None:
         key = jax.random.wrap_key_data(key_data, impl=spec.key_impl)
-        o = _local_eval(spec, net, key, start, chunk, num_points)
-        o = {k: v[:chunk] for k, v in o.items()}
+        bufs, best, bad = _local_eval(spec, net, key, start, local_count, num_points)
+        bad = jnp.where(bad < spec.unit, bad, -1).astype(idt)
     else:
         axes = tuple(mesh.axis_names)
         n_dev = mesh.size
-        local = chunk // n_dev
 
-        def per_device(net, key_data, start, num_points):
+        def per_device(net, key_data, start, num_points, local_count):
             key = jax.random.wrap_key_data(key_data, impl=spec.key_impl)
             dev = jax.lax.axis_index(axes).astype(start.dtype)
-            return _local_eval(spec, net, key, start + dev * local, local, num_points)
+            bufs, best, bad = _local_eval(spec, net, key, start + dev * local_count,
+                                          local_count, num_points)
+            one = jax.tree.map(lambda a: a[None], (best, bad))  # a leading device axis
+            return bufs, one[0], one[1]
 
-        o = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(), P(), P()),
-                          out_specs=P(axes), check_vma=False)(net, key_data, start, num_points)
-        o = {k: v.reshape((n_dev, -1) + v.shape[1:])[:, :local].reshape((chunk,) + v.shape[1:])
-             for k, v in o.items()}
-    idx = start + jnp.arange(chunk, dtype=spec.index_dtype)
-    valid = idx < num_points
-    x = o["x"]
-    out = {"radius": o["radius"]}
+        bufs, per, bads = jax.shard_map(
+            per_device, mesh=mesh, in_specs=(P(), P(), P(), P(), P()), out_specs=P(axes),
+            check_vma=False)(net, key_data, start, num_points, local_count)
+        base = jnp.arange(n_dev, dtype=idt) * local_count
+        best = {}
+        for k, (m, i, x) in per.items():  # device d holds the lower indices of d + 1
+            d = jnp.argmax(m)
+            best[k] = (m[d], base[d] + i[d], x[d])
+        first = jnp.argmax(bads < spec.unit)
+        bad = jnp.where(bads[first] < spec.unit, base[first] + bads[first], -1).astype(idt)
+    out = {"radius": bufs["radius"], "bad_i": bad}
     for name in ("v", "d") if spec.derivative else ("v",):
-        w, raw = o[f"{name}_w"], o[f"{name}_raw"]
-        iw = jnp.argmax(jnp.where(valid, w, -jnp.inf))
-        ir = jnp.argmax(jnp.where(valid, raw, -jnp.inf))
-        out.update({f"{name}_w": w, f"{name}_raw": raw, f"{name}_iw": iw, f"{name}_ir": ir,
-                    f"{name}_xw": x[iw], f"{name}_xr": x[ir]})
-    badmask = valid & ~o["finite"]
-    out["bad"] = jnp.any(badmask)
-    out["bad_i"] = jnp.argmax(badmask)
+        out.update({f"{name}_w": bufs[f"{name}_w"], f"{name}_raw": bufs[f"{name}_raw"],
+                    f"{name}_iw": best[f"{name}_w"][1], f"{name}_ir": best[f"{name}_raw"][1],
+                    f"{name}_xw": best[f"{name}_w"][2], f"{name}_xr": best[f"{name}_raw"][2]})
     return out
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_chunk(spec: _ChunkSpec):
-    """The jitted chunk function for ``spec``; cached, so repeated sweeps compile once."""
-    fn = functools.partial(_chunk_eval, spec)
+def _compiled_call(spec: _ChunkSpec):
+    """The jitted call function for ``spec``; cached, so repeated sweeps compile once."""
+    fn = functools.partial(_call_eval, spec)
     if spec.mesh is None:
         return jax.jit(fn)
     rep = NamedSharding(spec.mesh, P())
-    return jax.jit(fn, in_shardings=(rep, rep, rep, rep), out_shardings=rep)
+    return jax.jit(fn, in_shardings=(rep,) * 5, out_shardings=rep)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
@@ -665,7 +803,7 @@ def _probe(spec: _ChunkSpec, key_data, n: int):
     return x, jax.vmap(f)(x), jax.vmap(Df)(x) if spec.derivative else None
 
 
-def _raise_non_finite(spec: _ChunkSpec, net: Network, key, i: int):
+def _raise_non_finite(spec: _ChunkSpec, net, key, i: int):
     """Raise the ValueError for a non-finite target or network value at point index i."""
     x = jax.jit(spec.points)(key, jnp.asarray([i], spec.index_dtype))
     e = jax.jit(lambda net, x: pointwise_errors(
@@ -758,6 +896,7 @@ class _Plan:
     spec: _ChunkSpec
     key: jax.Array
     num_points: int
+    chunk: int
     num_chunks: int
     r_edges: np.ndarray
     quantiles: tuple[float, ...]
@@ -772,11 +911,63 @@ class _Plan:
         return len(self.r_edges) + 1
 
 
+def _bytes_per_point(info: _NetInfo, derivative: bool) -> int:
+    """Working memory of one point of a sweep block: the point, the network's activations
+    (every hidden layer three times: pre-activation, slope, activation) and Jacobian
+    products, f and ∇f. Without widths (a network-like object that does not state them),
+    the input and output sizes only."""
+    n0, nl = info.input_dim, info.output_dim
+    widths = info.widths if info.widths is not None else (n0, nl)
+    hidden = sum(widths[1:-1])
+    jac = nl * (max(widths[:-1]) + n0) if derivative else 0
+    return info.dtype.itemsize * (2 * n0 + 3 * hidden + 2 * nl + 2 * jac + nl * n0)
+
+
+def _device_memory(device) -> int:
+    """The device's ``bytes_limit`` (total memory), or 2 GiB if it reports none."""
+    try:
+        stats = device.memory_stats() or {}
+    except (RuntimeError, AttributeError, NotImplementedError):
+        stats = {}
+    limit = stats.get("bytes_limit")
+    return int(limit) if limit else _FALLBACK_MEMORY
+
+
+def _default_blocking(bytes_per_point: int, *, backend: str, memory_bytes: int | None,
+                      num_devices: int = 1) -> tuple[int, int, int]:
+    r"""``(block, unit, chunk)``: points per evaluation block, the most points one compiled
+    call gives a device, and the default chunk size.
+
+    CPU: blocks of :data:`EVAL_BLOCK` = 1024 points (a block's activations stay in cache)
+    and chunks of :data:`CPU_CHUNK` = 8192 points over all devices. An accelerator, where a
+    serial loop over small blocks leaves the device idle: with P = ``bytes_per_point`` and
+    M = ``memory_bytes`` (per device),
+    :math:`b=\min(2^{24},\max(2s,2^{\lfloor\log_2(M/(32P))\rfloor}))` with s the
+    accelerator sampling block (:func:`jrelu.samplers.sample_block`), and each device's
+    share of a chunk is :math:`b\max(1,\lfloor2^{20}/b\rfloor)` points (about a million).
+    The block depends only on the backend, the network and M, never on the chunk size or
+    the device count: that is what keeps a sweep's numbers layout-independent. The unit
+    (:data:`CPU_CHUNK` on CPU, a device's default share on an accelerator) bounds one
+    call; a larger chunk takes several calls.
+    """
+    if backend == "cpu":
+        return EVAL_BLOCK, CPU_CHUNK, CPU_CHUNK
+    if memory_bytes is None:
+        memory_bytes = _FALLBACK_MEMORY
+    fit = max(1, memory_bytes // (ACCELERATOR_BLOCK_SHARE * bytes_per_point))
+    low = 2 * sample_block(backend=backend)
+    block = min(_ACCELERATOR_MAX_BLOCK, max(low, 1 << (fit.bit_length() - 1)))
+    per_device = block * max(1, _ACCELERATOR_DEVICE_CHUNK // block)
+    return block, per_device, per_device * num_devices
+
+
 def _plan(net, target, sampler, *, num_points, key, kappa, target_grad, derivative,
           chunk_size, activation, devices, checkpoint_every, radial_bins,
           quantiles) -> _Plan:
     """Check every argument (before any work) and fix the chunking and the device mesh."""
-    _checks.network("net", net)
+    info = _network_info("net", net)
+    if not info.is_network:
+        _check_pytree("net", net)
     _checks.callable_("target", target)
     if target_grad is not None:
         _checks.callable_("target_grad", target_grad)
@@ -784,58 +975,77 @@ def _plan(net, target, sampler, *, num_points, key, kappa, target_grad, derivati
         raise TypeError(f"sampler must be a jrelu.samplers.Sampler (UniformBox, Gaussian, "
                         f"RadialShells, Halton, TensorGrid, FromFunction or a subclass), got "
                         f"{type(sampler).__name__}; wrap a function of a key with FromFunction")
-    if sampler.dim != net.input_dim:
+    if sampler.dim != info.input_dim:
         raise ValueError(f"sampler dimension {sampler.dim} does not match the network input "
-                         f"dimension N_0 = {net.input_dim} (widths {net.widths})")
+                         f"dimension N_0 = {info.input_dim}{info.where}")
     kappa = _checks.nonnegative("kappa", kappa)
-    chunk_size = _checks.positive_int("chunk_size", chunk_size)
+    if chunk_size is not None:
+        chunk_size = _checks.positive_int("chunk_size", chunk_size)
     num_points = _num_points(sampler, num_points)
     checkpoint_every = _checks.positive_int("checkpoint_every", checkpoint_every)
     quantiles = _quantile_levels(quantiles)
     _checks.activation("activation", activation)
     derivative = _checks.boolean("derivative", derivative)
-    dtype = jnp.dtype(net.dtype)
+    dtype = jnp.dtype(info.dtype)
     index_dtype = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
-    if num_points + chunk_size >= np.iinfo(index_dtype).max:
-        raise ValueError(f"num_points = {num_points} is too large for {np.dtype(index_dtype)} "
-                         "point indices (enable jax_enable_x64)")
     key = _typed_key(key)
     r_edges = _radial_edges(radial_bins, sampler)
-    _target_fns(target, target_grad, net.input_dim, net.output_dim, dtype, derivative,
-                net.widths)
+    _target_fns(target, target_grad, info.input_dim, info.output_dim, dtype, derivative,
+                info.widths)
     mesh = _mesh_of(devices)
     n_dev = 1 if mesh is None else mesh.size
+    device = jax.devices()[0] if mesh is None else mesh.devices.flat[0]
+    backend = device.platform
+    block, unit, default_chunk = _default_blocking(
+        _bytes_per_point(info, derivative), backend=backend,
+        memory_bytes=None if backend == "cpu" else _device_memory(device), num_devices=n_dev)
+    if chunk_size is None:
+        chunk_size = default_chunk
+    if num_points + chunk_size + n_dev * (unit + block) >= np.iinfo(index_dtype).max:
+        raise ValueError(f"num_points = {num_points} is too large for {np.dtype(index_dtype)} "
+                         "point indices (enable jax_enable_x64)")
     chunk = -(-min(chunk_size, num_points) // n_dev) * n_dev
     spec = _ChunkSpec(sampler=sampler, target=target, target_grad=target_grad,
-                      activation=activation, kappa=kappa, derivative=derivative, chunk=chunk,
-                      n0=net.input_dim, nl=net.output_dim, dtype=str(dtype),
+                      activation=activation, kappa=kappa, derivative=derivative, unit=unit,
+                      block=block, n0=info.input_dim, nl=info.output_dim, dtype=str(dtype),
                       index_dtype=str(np.dtype(index_dtype)),
-                      key_impl=str(jax.random.key_impl(key)), mesh=mesh)
-    return _Plan(spec=spec, key=key, num_points=num_points, num_chunks=-(-num_points // chunk),
+                      key_impl=str(jax.random.key_impl(key)), mesh=mesh,
+                      is_network=info.is_network)
+    return _Plan(spec=spec, key=key, num_points=num_points, chunk=chunk,
+                 num_chunks=-(-num_points // chunk),
                  r_edges=r_edges, quantiles=quantiles, checkpoint_every=checkpoint_every)
 
 
-def _probe_and_fingerprint(net: Network, plan: _Plan) -> dict:
+def _probe_and_fingerprint(net, plan: _Plan) -> dict:
     """Evaluate f and ∇f on the first 16 points (ValueError naming a non-finite one) and
     return the fingerprint that a checkpoint must match."""
     spec, key = plan.spec, plan.key
     key_data = np.asarray(jax.random.key_data(key))
-    probe_x, probe_f, probe_g = _probe(spec, key_data, min(plan.num_points, 16))
+    # the probe does not depend on the blocking or the devices: one compilation for them all
+    probe_spec = dataclasses.replace(spec, unit=0, block=0, mesh=None)
+    probe_x, probe_f, probe_g = _probe(probe_spec, key_data, min(plan.num_points, 16))
     bad = ~np.all(np.isfinite(np.asarray(probe_f)), axis=-1)
     if spec.derivative:
         bad |= ~np.all(np.isfinite(np.asarray(probe_g)), axis=(-2, -1))
     if bad.any():
         _raise_non_finite(spec, net, key, int(np.argmax(bad)))
-    return {
-        "version": 1, "network_sha256": _network_hash(net), "widths": list(net.widths),
+    info = _network_info("net", net)
+    fingerprint = {
+        "version": 1, "network_sha256": _network_hash(net),
+        "widths": list(info.widths or (info.input_dim, info.output_dim)),
         "dtype": spec.dtype, "activation": repr(spec.activation),
-        "num_points": plan.num_points, "chunk_size": spec.chunk, "kappa": spec.kappa,
+        "num_points": plan.num_points, "chunk_size": plan.chunk, "kappa": spec.kappa,
         "derivative": spec.derivative, "sampler": _plain(spec.sampler.describe()),
         "key": key_data.tolist(), "key_impl": spec.key_impl,
         "target_probe_sha256": _array_hash(probe_f, probe_g),
         "points_probe_sha256": _array_hash(probe_x),
         "radial_bins": plan.r_edges.tolist(), "quantiles": list(plan.quantiles),
     }
+    if not info.is_network:
+        fingerprint["network_type"] = f"{type(net).__module__}.{type(net).__qualname__}"
+    if spec.block != EVAL_BLOCK:  # an accelerator's block (CPU checkpoints stay as they were)
+        fingerprint["eval_block"] = spec.block
+    return fingerprint
 
 
 # -- the running state and the host loop -------------------------------------------------------
@@ -869,9 +1079,8 @@ class _State:
                 "derivative": None if self.derivative is None else self.derivative.to_json(),
                 "shell_count": self.shell_count.tolist()}
 
-    def fold(self, plan: _Plan, start: int, o: dict) -> None:
-        """Add one chunk's output (points ``start, start + 1, ...``)."""
-        nv = min(plan.spec.chunk, plan.num_points - start)
+    def fold(self, plan: _Plan, start: int, nv: int, o: dict) -> None:
+        """Add one call's output: the ``nv`` points ``start, start + 1, ...``."""
         shells = np.searchsorted(plan.r_edges, np.asarray(o["radius"][:nv], np.float64),
                                  side="right")
         self.shell_count += np.bincount(shells, minlength=plan.n_shells)
@@ -885,41 +1094,65 @@ class _State:
                        shells)
 
 
-def _run_chunks(net: Network, plan: _Plan, state: _State, *, checkpoint, fingerprint,
+def _calls(plan: _Plan, first_chunk: int):
+    """``(chunk, start, local_count, last)`` of every compiled call from ``first_chunk`` on:
+    a chunk takes one call of up to ``unit`` points per device, or several."""
+    n, chunk, n_dev, unit = plan.num_points, plan.chunk, plan.n_devices, plan.spec.unit
+    for c in range(first_chunk, plan.num_chunks):
+        lo, hi = c * chunk, (c + 1) * chunk  # a chunk is a multiple of n_dev points
+        for s in range(lo, hi, unit * n_dev):
+            if s < n:
+                yield c, s, min(unit * n_dev, hi - s) // n_dev, s + unit * n_dev >= min(hi, n)
+
+
+def _run_chunks(net, plan: _Plan, state: _State, *, checkpoint, fingerprint,
                 progress) -> None:
-    """Evaluate the remaining chunks (the next one is dispatched while the host folds the
+    """Evaluate the remaining chunks (the next call is dispatched while the host folds the
     current one) and checkpoint every ``checkpoint_every`` chunks and at the end."""
-    spec, chunk, n = plan.spec, plan.spec.chunk, plan.num_points
-    run_chunk = _compiled_chunk(spec)
+    spec, chunk, n, n_dev = plan.spec, plan.chunk, plan.num_points, plan.n_devices
+    run_call = _compiled_call(spec)
     key_data = np.asarray(jax.random.key_data(plan.key))
     index_dtype = np.dtype(spec.index_dtype)
     n_arg = np.asarray(n, index_dtype)
     mesh = spec.mesh
     net_dev = net if mesh is None else jax.device_put(net, NamedSharding(mesh, P()))
 
-    def dispatch(c):
-        return run_chunk(net_dev, key_data, np.asarray(c * chunk, index_dtype), n_arg)
+    def dispatch(call):
+        _, start, local, _ = call
+        return run_call(net_dev, key_data, np.asarray(start, index_dtype), n_arg,
+                        np.asarray(local, index_dtype))
 
-    def fetch(out) -> dict:
+    def fetch(out, call) -> dict:
+        _, start, local, _ = call
         if mesh is None:
-            return jax.device_get(out)
-        return {k: np.asarray(v.addressable_data(0)) for k, v in out.items()}
+            o = jax.device_get(out)
+        else:
+            o = {k: np.asarray(v.addressable_data(0)) for k, v in out.items()}
+        for k, v in o.items():  # each device's first `local` points, in index order
+            if np.ndim(v) == 1 and k not in ("v_xw", "v_xr", "d_xw", "d_xr"):
+                o[k] = v.reshape(n_dev, -1)[:, :local].reshape(-1)
+        return o
 
     seconds_before = state.seconds
     show = progress if jax.process_index() == 0 else False
     prog = _Progress(show, n, min(state.next_chunk * chunk, n))
     t0 = time.perf_counter()
-    pending = dispatch(state.next_chunk) if state.next_chunk < plan.num_chunks else None
+    calls = _calls(plan, state.next_chunk)
+    call = next(calls, None)
+    pending = dispatch(call) if call is not None else None
     try:
-        while state.next_chunk < plan.num_chunks:
-            c = state.next_chunk
-            nxt = dispatch(c + 1) if c + 1 < plan.num_chunks else None
-            o = fetch(pending)
-            if bool(o["bad"]):
-                _raise_non_finite(spec, net, plan.key, c * chunk + int(o["bad_i"]))
-            state.fold(plan, c * chunk, o)
+        while call is not None:
+            c, start, _, last = call
+            nxt_call = next(calls, None)
+            nxt = dispatch(nxt_call) if nxt_call is not None else None
+            o = fetch(pending, call)
+            if int(o["bad_i"]) >= 0:
+                _raise_non_finite(spec, net, plan.key, start + int(o["bad_i"]))
+            state.fold(plan, start, min(o["radius"].shape[0], n - start), o)
+            call, pending = nxt_call, nxt
+            if not last:
+                continue
             state.next_chunk = c = c + 1
-            pending = nxt
             if checkpoint is not None and (c % plan.checkpoint_every == 0
                                            or c == plan.num_chunks):
                 _save_checkpoint(checkpoint, state.to_json(
@@ -953,7 +1186,7 @@ def _report(plan: _Plan, state: _State) -> SweepReport:
         derivative=None if deriv is None else _error_stats(deriv, n, plan.quantiles),
         radial_profile=profile, seconds=seconds,
         points_per_second=n / seconds if seconds > 0 else math.inf,
-        chunk_size=spec.chunk, num_chunks=plan.num_chunks, num_devices=plan.n_devices,
+        chunk_size=plan.chunk, num_chunks=plan.num_chunks, num_devices=plan.n_devices,
         num_processes=jax.process_count(), dtype=spec.dtype,
         sampler=_plain(spec.sampler.describe()))
 
@@ -963,7 +1196,7 @@ def _report(plan: _Plan, state: _State) -> SweepReport:
 
 def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points: int | None,
                 key: ArrayLike, kappa: float = 0.0, target_grad: Callable | None = None,
-                derivative: bool = True, chunk_size: int = 8192,
+                derivative: bool = True, chunk_size: int | None = None,
                 activation: Activation = relu, devices=None,
                 checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 16,
                 progress: bool | None = None, radial_bins: Sequence[float] | None = None,
@@ -986,11 +1219,17 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
     ``num_points`` and an interrupted and resumed sweep reports exactly what an
     uninterrupted one does (timing aside). Every per-point number (the point, f, ∇f,
     :math:`R\Phi`, :math:`D^N\Phi`, the norms and the weighted errors) is computed by one
-    compiled block of 1024 points, the loop body of each device's share of a chunk, so it
-    does not depend on the batch it is computed in: the per-point values, and so the
-    report, are bitwise identical for any ``chunk_size`` and any device layout (apart from
-    the fields ``chunk_size``, ``num_chunks``, ``num_devices``, ``num_processes`` and
-    timing). The points are bitwise those of ``sampler(key, n, dtype=net.dtype)``, so
+    compiled block of points, the loop body of each device's share of a chunk, so it
+    does not depend on the batch it is computed in: for a given block size the per-point
+    values, and so the report, are bitwise identical for any ``chunk_size`` and any device
+    layout (apart from the fields ``chunk_size``, ``num_chunks``, ``num_devices``,
+    ``num_processes`` and timing). The block size depends only on the backend: 1024
+    points on CPU; on GPU and TPU, the largest power of two whose working memory is at most
+    1/32 of a device's memory (at least 16384 points, at most :math:`2^{24}`), a function
+    of the network and the device memory, never of the chunk size or the number of
+    devices. The argmax points are tracked on the device, and the chunk that is
+    evaluated next is already queued while the host folds the current one. The points
+    are bitwise those of ``sampler(key, n, dtype=net.dtype)`` on the same backend, so
     ``argmax`` is ``sampler(key, n, dtype=net.dtype)[argmax_index]``.
 
     In float32 (or float64) the norms :math:`\|x\|` and the errors are computed without
@@ -1001,7 +1240,12 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
 
     Args:
       net: the network, widths :math:`(N_0,\dots,N_L)`; its dtype is the compute dtype
-        (the points are generated in it).
+        (the points are generated in it). A :class:`jrelu.Network`, or a network-like
+        pytree with array leaves, attributes ``dtype``, ``input_dim``, ``output_dim`` and
+        methods ``realize(x, *, activation)`` and ``value_and_derivative(x, *,
+        activation)`` on batches ``(n, N_0)`` (such as
+        :class:`jrelu.pde.AveragingNetwork`: a structured network too large to store
+        densely); a checkpoint then fingerprints its class and array leaves.
       target: f, mapping one point ``(N_0,)`` to ``(N_L,)``, or to a scalar ``()`` when
         :math:`N_L=1`. It is vmapped, so write it in ``jnp``.
       sampler: a :class:`jrelu.samplers.Sampler` with ``dim == N_0``.
@@ -1014,9 +1258,11 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
         ``jax.jacrev(target)``.
       derivative: also sweep the derivative error.
       chunk_size: points per compiled chunk (at most n, rounded up to a multiple of the
-        number of devices); memory is O(chunk_size · width), independent of n. Each
-        device evaluates its share of a chunk in blocks of 1024 points (a share that is not
-        a multiple of 1024 is padded, so shares below 1024 points waste work).
+        number of devices); memory is O(chunk_size + block · width), independent of n.
+        Default (None): 8192 on CPU; on GPU and TPU about :math:`2^{20}` points per device
+        (whole blocks). Each device evaluates its share of a chunk in blocks (1024 points
+        on CPU; a share that is not a multiple of the block is padded, so shares below one
+        block waste work).
       activation: :math:`\varrho`, whose :math:`D\varrho` defines :math:`D^N\Phi`.
       devices: None (the default device; all global devices when running multi-process
         under ``jax.distributed.initialize``), ``"all"``, a list of devices, or a
@@ -1046,9 +1292,9 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
       a :class:`SweepReport`.
 
     Raises:
-      TypeError: before any work, for an argument of the wrong type (``net`` not a
-        Network, ``sampler`` not a Sampler, ``key`` not a PRNG key, a non-integer
-        ``chunk_size``/``num_points``, ...).
+      TypeError: before any work, for an argument of the wrong type (``net`` neither a
+        Network nor a network-like pytree, ``sampler`` not a Sampler, ``key`` not a PRNG
+        key, a non-integer ``chunk_size``/``num_points``, ...).
       ValueError: before any work, for a sampler dimension ≠ N_0, κ < 0, a
         non-positive ``chunk_size``/``num_points``, a target or target_grad of the wrong
         shape, a non-finite target value or gradient on the first 16 points (the message

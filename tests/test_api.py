@@ -4,7 +4,8 @@ Rules (the conventions of optax and equinox):
 
 * ``jrelu.__all__`` and each namespace's ``__all__`` list exactly the public names;
 * data arguments come first, every parameter with a default is keyword-only;
-* ``key`` is keyword-only, except where the key is the subject (``init(key, widths)``, a
+* ``key`` is keyword-only, except where the key is the subject (``init(key, widths)`` and
+  ``pde.ensemble_init(key, widths, members=M)``, a
   sampler's ``sampler(key, n)`` and ``points(key, index)``, ``Problem.sample_box(key, n)``);
 * ``activation=`` and ``dtype=`` are keyword-only everywhere;
 * every public function documents Args, Returns, Raises and an example, and no docstring
@@ -29,7 +30,8 @@ NAMESPACES = ("constructions", "pde", "samplers", "losses", "ops", "testing", "e
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # (qualified name, parameter): where the key is the subject of the call.
-KEY_IS_SUBJECT = {"jrelu.init", "Sampler.__call__", "Sampler.points", "Problem.sample_box"}
+KEY_IS_SUBJECT = {"jrelu.init", "jrelu.pde.ensemble_init", "Sampler.__call__", "Sampler.points",
+                  "Problem.sample_box"}
 ALWAYS_KEYWORD = ("key", "activation", "dtype")
 
 

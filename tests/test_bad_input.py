@@ -60,6 +60,9 @@ def _grad(x):
     return 2 * x[..., None, :]
 
 
+ENS = jrelu.pde.ensemble_init(KEY, (2, 4, 1), members=2)
+AVG = jrelu.pde.AveragingNetwork(jrelu.pde.ensemble_average(ENS, members=2),
+                                 *jrelu.pde.path_maps(HEAT, 2, key=KEY), members=2)
 LOCAL = C.squared_norm_local(2)
 _, RECORD = C.global_network(LOCAL, 0.5, d=2)
 
@@ -83,6 +86,7 @@ BAD = {
     "box": NOT_ARRAY[:-2] + [(np.zeros(3), np.ones(3)), (np.ones(2), np.zeros(2)),
                              (np.array([np.nan, 0]), np.ones(2)), (1, 2, 3)],
     "pos_int": NOT_NUMBER + [0, -1, 2.5, math.nan],
+    "opt_pos_int": [v for v in NOT_NUMBER if v is not None] + [0, -1, 2.5, math.nan],
     "nonneg_int": NOT_NUMBER + [-1, 2.5, math.nan],
     "small_int": NOT_NUMBER + [0, -1, 2.5, math.nan, 2**70],
     "pos_real": NOT_NUMBER + [0, -1.0, math.nan, math.inf],
@@ -96,6 +100,7 @@ BAD = {
     "widths": ["ab", None, [2, "a"], [2, 0], [2, -1], [2], 3, [2.5, 1], [True, 1], {"a": 1},
                [2, 2**70]],
     "flag": ["yes", 2, [True], {"a": 1}, None],
+    "opt_str": [3, [1], {"a": 1}, True, jax.nn.relu],
     "optimizer": ["adam", None, 3, [1], jax.nn.relu],
     "sampler": ["gauss", None, 3, [1], jax.nn.relu],
     "problem": ["heat", None, 3, [1], NET],
@@ -189,7 +194,7 @@ CALLS = {
     "jrelu.error_sweep": ([A("net", NET, "net"), A("target", _target, "callable"),
                            A("sampler", jrelu.samplers.Gaussian(2), "sampler")],
                           [A("num_points", 16, "pos_int"), A("key", KEY, "key"),
-                           A("kappa", 0.0, "nonneg_real"), A("chunk_size", 8, "pos_int"),
+                           A("kappa", 0.0, "nonneg_real"), A("chunk_size", 8, "opt_pos_int"),
                            A("activation", ACT, "act"), A("derivative", False, "flag")]),
     "jrelu.pointwise_errors": ([A("net", NET, "net"), A("target", _target, "callable"),
                                 A("x", XS, "x2")],
@@ -212,6 +217,9 @@ CALLS = {
     # files
     "jrelu.save_network": ([A("path", "PATH/net.npz", "path"), A("net", NET, "net")], []),
     "jrelu.load_network": ([A("path", "PATH/saved.npz", "path")], []),
+    "jrelu.io.save_averaging_network": ([A("path", "PATH/avg.npz", "path"),
+                                         A("avg", AVG, "net")], []),
+    "jrelu.io.load_averaging_network": ([A("path", "PATH/saved_avg.npz", "path")], []),
     "jrelu.save_checkpoint": ([A("path", "PATH/ck.npz", "path"), A("net", NET, "net")],
                               [A("opt_state", OPT.init(NET), "none_ok"),
                                A("step", 3, "nonneg_int"), A("key", KEY, "key")]),
@@ -278,6 +286,11 @@ CALLS = {
                                  [A("optimizer", OPT, "optimizer"), A("steps", 1, "pos_int"),
                                   A("batch_size", 2, "small_int"), A("key", KEY, "key"),
                                   A("activation", ACT, "act")]),
+    "jrelu.pde.ensemble_init": ([A("key", KEY, "key"), A("widths", (2, 4, 1), "widths")],
+                                [A("members", 2, "small_int"), A("dtype", None, "dtype")]),
+    "jrelu.pde.ensemble_members": ([A("net", ENS, "net")], [A("members", 2, "small_int")]),
+    "jrelu.pde.ensemble_average": ([A("net", ENS, "net")], [A("members", 2, "small_int")]),
+    "jrelu.samplers.sample_block": ([], [A("backend", None, "opt_str")]),
     "jrelu.pde.path_maps": ([A("problem", HEAT, "problem"), A("n", 2, "small_int")],
                             [A("key", KEY, "key"), A("dtype", None, "dtype")]),
     "jrelu.pde.averaging_network": ([A("phi_net", NET, "net"),
@@ -464,6 +477,7 @@ _tried = {"n": 0}
 def saved(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bad_input")
     jrelu.save_network(tmp / "saved.npz", NET)
+    jrelu.io.save_averaging_network(tmp / "saved_avg.npz", AVG)
     jrelu.save_checkpoint(tmp / "saved_ck.npz", NET, opt_state=OPT.init(NET), step=1, key=KEY)
     return tmp
 

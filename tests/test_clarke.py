@@ -131,6 +131,44 @@ def test_kink_report_float32_and_errors():
         kink_report(net, jnp.zeros(1), activation="relu")
 
 
+
+def test_kink_report_blocked_batches_count_exactly():
+    """From 4096 points the report runs in blocks of 1024 (the tail of n mod 1024 points is
+    its own block): every count equals the hand count, with kinks in the first block, a
+    later block and the tail, a NaN point, kink-free blocks, and a traced tol."""
+    net = counting_network()
+    rng = np.random.default_rng(5)
+    X = rng.integers(1, 9, (2, 2073, 3)) / 8.0 + np.array([1.0, 3.0, 2.0])  # no kinks
+    flat = X.reshape(-1, 3)
+    where = {0: BATCH[0], 1500: BATCH[2], 4100: BATCH[4], 4145: BATCH[0]}  # tail: 4096..4145
+    for i, row in where.items():
+        flat[i] = row
+    flat[2000] = [np.nan, 0.0, 0.0]
+    X = flat.reshape(2, 2073, 3)
+    for fn, tol in ((kink_report, 0.0), (jax.jit(kink_report), 0.25)):
+        rep = fn(net, jnp.asarray(X), tol=tol)
+        zs = expected_counts(X, tol)
+        for z in zs:  # a NaN entry of x makes every pre-activation of its point NaN
+            z.reshape(-1, z.shape[-1])[2000] = np.nan
+        finite = [np.isfinite(z) for z in zs]
+        assert [int(c) for c in rep.exact_counts] == [int(np.sum(z == 0)) for z in zs]
+        assert [int(c) for c in rep.near_counts] == [int(np.sum(np.abs(z) <= tol))
+                                                     for z in zs]
+        for h, z in zip(rep.neuron_hits, zs):
+            np.testing.assert_array_equal(np.asarray(h), np.sum(z == 0, axis=(0, 1)))
+        assert [int(c) for c in rep.nonfinite_counts] == [int(np.sum(~f)) for f in finite]
+        per_point = sum(np.sum(z == 0, axis=-1) for z in zs)
+        np.testing.assert_array_equal(np.asarray(rep.point_counts), per_point)
+        assert sorted(np.flatnonzero(per_point.ravel())) == sorted(where)
+        nonfinite = ~np.all(finite[0], axis=-1)
+        np.testing.assert_array_equal(np.asarray(rep.nonfinite), nonfinite)
+        np.testing.assert_array_equal(np.asarray(rep.may_differ),
+                                      (per_point >= 2) | nonfinite)
+    clean = kink_report(net, jnp.asarray(X[:, 3:1027]))  # kink-free and finite: all zero
+    assert int(clean.total_exact) == 0 and int(clean.total_nonfinite) == 0
+    assert not bool(clean.affected.any()) and clean.point_counts.shape == (2, 1024)
+
+
 # -- the hull solver --------------------------------------------------------------------------
 
 

@@ -1,8 +1,11 @@
 """`jrelu run`: configs and their validation, npz save/load, checkpoints and resume, reports."""
 
+import contextlib
+import io
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +27,17 @@ from jrelu.io import (
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
+
+
+def _load(path):
+    """The network of a run: a plain network file, or (runs with ``[averaging] tau > 0``) an
+    averaging network file."""
+    try:
+        return load_network(path)
+    except ValueError as e:
+        if "load_averaging_network" not in str(e):
+            raise
+        return jrelu.io.load_averaging_network(path)
 
 
 # -- configs -----------------------------------------------------------------------------------
@@ -119,12 +133,15 @@ def test_bench_still_dispatches(capsys):
 _SMALL = {
     "quickstart": ["dtype=\"float64\"", "network.hidden=[16, 16]", "training.steps=60",
                    "training.batch_size=64", "training.checkpoint_every=20",
-                   "training.log_every=20", "sweep.points=256", "sweep.box_points=1024"],
+                   "training.log_every=20", "sweep.points=256", "sweep.box_points=1024",
+                   "averaging.paths=20", "global_wrap.num_points=256"],
     "heat_d100": ["problem.dimension=5", "network.hidden=[16]", "training.steps=20",
-                  "training.batch_size=32", "sweep.points=128", "sweep.box_points=256"],
+                  "training.batch_size=32", "sweep.points=128", "sweep.box_points=256",
+                  "averaging.paths=10", "global_wrap.num_points=256"],
     "black_scholes_geometric_d50": ["problem.dimension=3", "network.hidden=[16]",
                                     "training.steps=20", "training.batch_size=32",
-                                    "sweep.points=128", "sweep.box_points=256"],
+                                    "sweep.points=128", "sweep.box_points=256",
+                                    "averaging.paths=6"],
     "constructive_heat_d20": ["problem.dimension=3", "constructive.paths=2",
                               "constructive.paths_study=[1, 2, 8]", "constructive.square_depth=4",
                               "sweep.points=128", "sweep.box_points=256"],
@@ -140,11 +157,25 @@ def _run(name, out, extra=(), plot=True):
     return json.loads((out / "report.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def quickstart_run(tmp_path_factory):
+    """One reduced quickstart run (with its plot): its folder, report and printed output,
+    shared by the tests that need a finished run."""
+    out = tmp_path_factory.mktemp("quickstart")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rep = _run("quickstart", out, plot=True)
+    return out, rep, buf.getvalue()
+
+
 @pytest.mark.parametrize("name", sorted(_SMALL))
-def test_reduced_run_of_every_shipped_config(tmp_path, capsys, name):
+def test_reduced_run_of_every_shipped_config(tmp_path, capsys, request, name):
     plot = name in ("quickstart", "constructive_heat_d20", "global_square_d10")
-    rep = _run(name, tmp_path, plot=plot)
-    out = capsys.readouterr().out
+    if name == "quickstart":  # the shared run
+        tmp_path, rep, out = request.getfixturevalue("quickstart_run")
+    else:
+        rep = _run(name, tmp_path, plot=plot)
+        out = capsys.readouterr().out
     assert "relative L2 error on the box" in out and "wrote" in out
     assert {"report.json", "network.npz"} <= {p.name for p in tmp_path.iterdir()}
     assert not plot or (tmp_path / "errors.png").stat().st_size > 10_000
@@ -153,7 +184,7 @@ def test_reduced_run_of_every_shipped_config(tmp_path, capsys, name):
     be = rep["box_errors"]
     assert all(np.isfinite(be[k]) for k in ("value_rel_l2", "grad_rel_l2"))
     # the saved network reproduces the reported box errors
-    net = load_network(tmp_path / "network.npz")
+    net = _load(tmp_path / "network.npz")
     cfg = jconfig.load_config(ROOT / "configs" / f"{name}.toml", _SMALL[name])
     assert cfg.to_dict() == rep["config"]  # the report echoes the typed config
     problem = jconfig.build_problem(cfg)
@@ -173,11 +204,10 @@ def test_reduced_run_of_every_shipped_config(tmp_path, capsys, name):
         assert len(rep["training"]["loss_curve"]["loss"]) > 0
 
 
-def test_checkpoint_of_another_config_is_refused(tmp_path, capsys):
-    small = ["training.steps=20", "sweep.points=16", "sweep.box_points=64"]
-    _run("quickstart", tmp_path, small, plot=False)
-    capsys.readouterr()
-    sets = [a for s in _SMALL["quickstart"] + small + ["seed=1"] for a in ("--set", s)]
+def test_checkpoint_of_another_config_is_refused(tmp_path, capsys, quickstart_run):
+    shutil.copytree(quickstart_run[0], tmp_path, dirs_exist_ok=True)  # a finished run's folder
+    assert (tmp_path / "checkpoint.npz").exists()
+    sets = [a for s in _SMALL["quickstart"] + ["seed=1"] for a in ("--set", s)]
     cmd = ["run", str(ROOT / "configs" / "quickstart.toml"), "--out", str(tmp_path), "--quiet",
            "--no-plot", *sets]
     assert main(cmd) == 2
@@ -186,19 +216,41 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, capsys):
     assert json.loads((tmp_path / "report.json").read_text())["config"]["seed"] == 1
 
 
-def test_killed_run_resumes_to_the_same_report(tmp_path):
+def _untimed(report):
+    """The report without its wall times (every key that names seconds)."""
+    if isinstance(report, dict):
+        return {k: _untimed(v) for k, v in report.items() if "second" not in k}
+    if isinstance(report, list):
+        return [_untimed(v) for v in report]
+    return report
+
+
+def _cache_files(folder):
+    return sorted(p.name for p in pathlib.Path(folder).iterdir()) if folder.exists() else []
+
+
+def test_killed_run_resumes_to_the_same_report_and_the_compile_cache_changes_no_number(
+        tmp_path):
     """SIGKILL `jrelu run` mid-training, run it again: it resumes from the checkpoint and the
-    final report numbers and network equal those of an uninterrupted run (float64, same seed)."""
+    final report numbers and network equal those of an uninterrupted run (float64, same seed).
+
+    The compilation cache: the uninterrupted run b runs without it (--no-compile-cache); the
+    killed and resumed run a fills a fresh cache; a third run c (b's arguments) then finds
+    every program it needs in that cache (it adds no entry) and writes bitwise b's
+    network.npz and b's report, timing aside."""
     steps = 600
     sets = ["dtype=\"float64\"", "network.hidden=[16, 16]", f"training.steps={steps}",
             "training.batch_size=64", "training.checkpoint_every=50", "training.log_every=50",
             "sweep.points=256", "sweep.box_points=1024"]
     args = [sys.executable, "-m", "jrelu", "run", str(ROOT / "configs" / "quickstart.toml"),
             "--no-plot", *[a for s in sets for a in ("--set", s)]]
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    a, b = tmp_path / "a", tmp_path / "b"
+    cache = tmp_path / "cache"
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": str(cache),
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    env.pop("JRELU_COMPILE_CACHE", None)
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     # the uninterrupted run b goes on beside the killed and resumed run a
-    uninterrupted = subprocess.Popen(args + ["--out", str(b)], env=env,
+    uninterrupted = subprocess.Popen(args + ["--out", str(b), "--no-compile-cache"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     proc = subprocess.Popen(args + ["--out", str(a)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -226,10 +278,23 @@ def test_killed_run_resumes_to_the_same_report(tmp_path):
             assert ra["sweep"][part][k] == rb["sweep"][part][k]
     assert ra["training"]["loss_curve"] == rb["training"]["loss_curve"]
     assert ra["training"]["final_loss"] == rb["training"]["final_loss"]
-    na, nb = load_network(a / "network.npz"), load_network(b / "network.npz")
-    for (A1, b1), (A2, b2) in zip(na.layers, nb.layers):
-        np.testing.assert_array_equal(A1, A2)
-        np.testing.assert_array_equal(b1, b2)
+    na, nb = _load(a / "network.npz"), _load(b / "network.npz")
+    assert type(na) is type(nb)
+    la, lb = jax.tree.leaves(na), jax.tree.leaves(nb)
+    assert len(la) == len(lb) > 0
+    for x, y in zip(la, lb):
+        np.testing.assert_array_equal(x, y)
+    # the compilation cache: filled by a (b wrote nothing); c runs entirely from it
+    filled = _cache_files(cache)
+    assert len(filled) > 10, filled
+    r2 = subprocess.run(args + ["--out", str(c)], env=env, capture_output=True, text=True,
+                        timeout=600)
+    assert r2.returncode == 0, r2.stderr
+    assert _cache_files(cache) == filled  # every compilation of c was a cache hit
+    assert (c / "network.npz").read_bytes() == (b / "network.npz").read_bytes()
+    rc = json.loads((c / "report.json").read_text())
+    assert _untimed(rc) == _untimed(rb)
+    assert rc["sweep"]["value"]["sup"] == rb["sweep"]["value"]["sup"]  # (not a timing key)
 
 
 def test_missing_matplotlib_is_refused_before_training(tmp_path, capsys, monkeypatch):
@@ -243,7 +308,7 @@ def test_missing_matplotlib_is_refused_before_training(tmp_path, capsys, monkeyp
 
 # -- user errors: one line on stderr, exit code 2, nothing started -------------------------------
 
-_TINY = ["network.hidden=[4]", "training.steps=4", "training.batch_size=8",
+_TINY = ["network.hidden=[4]", "network.members=1", "training.steps=4", "training.batch_size=8",
          "training.checkpoint_every=2", "sweep.points=16", "sweep.box_points=32"]
 
 
@@ -394,3 +459,56 @@ def test_corrupt_sweep_checkpoint_is_refused_naming_it(tmp_path, capsys):
 
     _prepare_output(jconfig.load_config(None, ["name=\"t\""]), tmp_path, fresh=True)
     assert not sweep_ckpt.exists()
+
+
+# -- the persistent compilation cache of the CLI -------------------------------------------------
+
+
+def test_compile_cache_folder_switches_and_unwritable_folder(tmp_path, monkeypatch, capsys):
+    from jrelu.cli import default_compile_cache_dir, enable_compile_cache
+
+    names = ("jax_compilation_cache_dir", "jax_enable_compilation_cache",
+             "jax_persistent_cache_min_compile_time_secs")
+    saved = {n: getattr(jax.config, n) for n in names}
+    try:
+        jax.config.update("jax_compilation_cache_dir", None)  # as without JAX's variable
+        monkeypatch.delenv("JRELU_COMPILE_CACHE", raising=False)
+        monkeypatch.delenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", raising=False)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        expected = str(tmp_path / "xdg" / "jrelu" / "jax")
+        assert default_compile_cache_dir() == expected
+        assert enable_compile_cache() == expected and os.path.isdir(expected)
+        assert jax.config.jax_compilation_cache_dir == expected
+        assert jax.config.jax_persistent_cache_min_compile_time_secs == 0.0
+        monkeypatch.delenv("XDG_CACHE_HOME")
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        assert default_compile_cache_dir() == str(tmp_path / "home" / ".cache" / "jrelu" / "jax")
+        # a folder named by JAX's own variable (here: already in the config) is kept
+        jax.config.update("jax_compilation_cache_dir", str(tmp_path / "mine"))
+        assert enable_compile_cache() == str(tmp_path / "mine")
+        # an unwritable folder (under a file) turns the cache off, silently
+        afile = tmp_path / "a-file"
+        afile.write_text("x")
+        jax.config.update("jax_compilation_cache_dir", None)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(afile))
+        assert enable_compile_cache() is None
+        assert jax.config.jax_enable_compilation_cache is False
+        assert capsys.readouterr() == ("", "")
+        jax.config.update("jax_enable_compilation_cache", True)
+        # the two switches
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        assert enable_compile_cache(disable=True) is None
+        assert jax.config.jax_enable_compilation_cache is False
+        jax.config.update("jax_enable_compilation_cache", True)
+        for off in ("0", "off", "False", " no "):
+            monkeypatch.setenv("JRELU_COMPILE_CACHE", off)
+            assert enable_compile_cache() is None
+    finally:
+        for n, v in saved.items():
+            jax.config.update(n, v)
+    for command in ("run", "demo", "bench"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert "--no-compile-cache" in out and "JRELU_COMPILE_CACHE=0" in out, out
+        assert "~/.cache/jrelu/jax" in out

@@ -31,7 +31,7 @@ def _base():
 def _with(section, key, value):
     raw = _base()
     if section:
-        raw[section][key] = value
+        raw.setdefault(section, {})[key] = value
     else:
         raw[key] = value
     return raw
@@ -62,6 +62,7 @@ _WRONG_TYPE = {
     "float": [("x", "must be a number, got a string"), (True, "must be a number, got a boolean"),
               (math.nan, "must be finite"), (math.inf, "must be finite")],
     "str": [(3, "must be a string, got an integer")],
+    "bool": [(1, "must be true or false, got an integer"), ("yes", "must be true or false")],
     "ints": [(5, "must be a non-empty list"), ([], "must be a non-empty list")],
     "floats": [(5, "must be a non-empty list"), ([], "must be a non-empty list")],
     "pair": [([1.0], "must be a list [a, b] of two numbers"), ("x", "must be a list [a, b]")],
@@ -116,8 +117,8 @@ def test_bounds_come_from_the_field_metadata():
     assert jconfig._specs(jconfig.ProblemConfig)["volatility"].kind == "float_or_floats"
     assert jconfig._specs(jconfig.ProblemConfig)["box"].kind == "pair"
     # every section of RunConfig is listed, in file order
-    assert list(jconfig.SECTIONS) == ["problem", "network", "optimizer", "training",
-                                      "constructive", "sweep"]
+    assert list(jconfig.SECTIONS)[:7] == ["problem", "network", "optimizer", "training",
+                                          "averaging", "constructive", "sweep"]
 
 
 def test_exact_messages():
@@ -137,7 +138,8 @@ def test_unknown_keys_and_misplaced_tables():
         for key in jconfig._specs(jconfig.SECTIONS[section]):
             assert key in msg
     _fails(_with("", "nope", 1), "nope", "unknown key; allowed top-level keys: name, seed, "
-           "dtype, solver, problem, network, optimizer, training, constructive, sweep")
+           "dtype, solver, problem, network, optimizer, training, averaging, constructive, "
+           "sweep")
     _fails(_with("", "seed", {"a": 1}), "seed", "must be a value, not a table")
     _fails(_with("", "network", [8]), "network", "must be a table [network], got a list")
     with pytest.raises(jconfig.ConfigError, match="must be a TOML table"):
@@ -193,10 +195,12 @@ def test_typed_config_with_defaults_filled_in():
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.seed = 3
     d = cfg.to_dict()
-    assert d["network"] == {"hidden": [8]} and d["problem"] == {
+    assert d["network"] == {"hidden": [8], "members": 1} and d["problem"] == {
         "name": "heat_square", "dimension": 3, "T": 1.0, "box": [0.0, 1.0]}
     assert list(d) == ["name", "seed", "dtype", "solver", "problem", "network", "optimizer",
-                       "training", "constructive", "sweep"]
+                       "training", "averaging", "constructive", "sweep"]
+    assert d["averaging"] == {"tau": 0.0, "paths": 128, "antithetic": True,
+                              "moment_matching": False, "enlarge": 0.0}  # off by default
     bs = jconfig.parse_config({"problem": {"name": "black_scholes_geometric", "dimension": 2,
                                            "volatility": [0.1, 0.2]},
                                "network": {"hidden": [4]},
@@ -262,3 +266,36 @@ def test_set_errors_name_set_and_file_errors_name_the_file(tmp_path):
     with pytest.raises(jconfig.ConfigError, match=r"^c\.toml: problem\.dimension: "):
         jconfig.load_config(path, ["training.steps=5"])
     assert jconfig.load_config(path.parent / "c.toml", ["problem.dimension=2"]).name == "c"
+
+
+def test_ensemble_and_averaging_keys():
+    raw = _base()
+    raw["network"]["members"] = 4
+    raw["averaging"] = {"tau": 0.25, "paths": 64, "antithetic": False, "enlarge": 0.5,
+                        "moment_matching": True}
+    cfg = jconfig.parse_config(raw, SRC)
+    assert cfg.network.members == 4 and isinstance(cfg.averaging, jconfig.AveragingConfig)
+    assert (cfg.averaging.tau, cfg.averaging.paths, cfg.averaging.antithetic,
+            cfg.averaging.enlarge, cfg.averaging.moment_matching) == (0.25, 64, False, 0.5, True)
+    assert _fails(_with("network", "members", "4"), "network.members") == \
+        "c.toml: network.members: must be an integer, got a string '4'"
+    _fails(_with("network", "members", 0), "network.members", "≥ 1")
+    _fails(_with("averaging", "tau", "0.1"), "averaging.tau", "must be a number")
+    _fails(_with("averaging", "antithetic", 1), "averaging.antithetic", "true or false")
+    _fails(_with("averaging", "enlarge", -1.0), "averaging.enlarge", "≥ 0")
+    _fails(_with("averaging", "taus", 0.1), "averaging.taus", "unknown key")
+    _fails(_with("averaging", "tau", 1.0), "averaging.tau", "must be < problem.T = 1")
+    raw = _with("averaging", "tau", 0.5)
+    raw["averaging"]["paths"] = 7
+    _fails(raw, "averaging.paths", "even with averaging.antithetic")
+    raw["averaging"].update(paths=2, moment_matching=True)
+    _fails(raw, "averaging.paths", "must be ≥ 6 with averaging.moment_matching")
+    raw["averaging"].update(paths=6)  # 6 antithetic paths: 3 distinct draws in d = 3
+    jconfig.parse_config(raw, SRC)
+    bs = _base()
+    bs["problem"] = {"name": "black_scholes_geometric", "dimension": 3, "box": [10.0, 20.0]}
+    bs["sweep"] = {"sampler": "uniform_box"}
+    bs["averaging"] = {"enlarge": 10.0}
+    _fails(bs, "averaging.enlarge", "must be < problem.box[0] = 10")
+    # the packaged configs parse
+    jconfig.load_config(None)

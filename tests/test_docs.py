@@ -34,7 +34,7 @@ NAMESPACES = ("constructions", "pde", "samplers", "losses", "ops", "testing", "e
               "interop", "io", "plot")
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 THEORY = ("network_calculus", "network_derivative", "kinks", "generalized_gradients",
-          "local_to_global", "kolmogorov")
+          "local_to_global", "kolmogorov", "certified_bounds")
 PAPERS = ("1905.04992", "2501.15646", "1709.05289", "1610.01145", "1602.04485", "1809.07669",
           "1806.00421")
 
@@ -57,7 +57,8 @@ def _anchors(page: Path) -> set[str]:
 
 
 def test_docs_build_with_warnings_as_errors(site):
-    for page in ("index", "getting_started", "references", "api/index", "theory/index"):
+    for page in ("index", "getting_started", "backends", "references", "api/index",
+                 "theory/index"):
         assert (site / f"{page}.html").is_file(), page
 
 
@@ -114,8 +115,25 @@ def _unresolved_references(page: Path) -> list[str]:
 
 def test_hand_written_pages_link_to_existing_api(site):
     """The theory and getting-started pages name only functions that exist and are documented."""
-    pages = [site / "index.html", site / "getting_started.html",
+    pages = [site / "index.html", site / "getting_started.html", site / "backends.html",
              *sorted((site / "theory").glob("*.html"))]
     broken = {p.relative_to(site).as_posix(): refs for p in pages
               if (refs := _unresolved_references(p))}
     assert not broken, f"references to undocumented names: {broken}"
+
+
+def test_backends_page_names_only_options_that_exist():
+    """docs/backends.md: every ``--option`` and ``JRELU_*`` variable it names exists in the
+    jrelu command or in scripts/device-check; it covers the cache, float64 on TPU and the
+    device check."""
+    page = (DOCS / "backends.md").read_text(encoding="utf-8")
+    sources = ((ROOT / "jrelu" / "cli.py").read_text(encoding="utf-8")
+               + (ROOT / "scripts" / "device-check").read_text(encoding="utf-8"))
+    options = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]+)", page))
+    assert {"--no-compile-cache", "--sizes", "--no-float64"} <= options
+    assert not {o for o in options if f'"{o}"' not in sources}
+    for var in set(re.findall(r"\bJRELU_[A-Z_]+", page)):
+        assert var in sources, var
+    for words in ("float64 on TPU", "scripts/device-check", "XDG_CACHE_HOME",
+                  "JAX_COMPILATION_CACHE_DIR", "evaluation_blocking"):
+        assert words in page, words

@@ -143,3 +143,47 @@ def test_output_folder_is_checked_without_being_created(tmp_path):
         output_folder(cfg, f)
     with pytest.raises(RunError, match=r"^--out .*: lies under the file .*file, not a folder"):
         output_folder(cfg, f / "sub" / "dir")
+
+
+def test_fingerprint_keeps_old_configs_and_sees_the_new_training_keys():
+    a = experiment.fingerprint(_cfg())
+    assert a == experiment.fingerprint(_cfg(network={"hidden": [8], "members": 1}))
+    assert a == experiment.fingerprint(_cfg(averaging={"paths": 8}))  # the average only
+    assert a != experiment.fingerprint(_cfg(network={"members": 2}))
+    assert a != experiment.fingerprint(_cfg(averaging={"tau": 0.1}))
+    assert a != experiment.fingerprint(_cfg(averaging={"enlarge": 0.5}))
+
+
+def test_ensemble_split_training_resumes_and_averages(tmp_path):
+    cfg = _cfg(network={"hidden": [8], "members": 2},
+               training={"steps": 4, "checkpoint_every": 2, "batch_size": 16},
+               averaging={"tau": 0.125, "paths": 4, "enlarge": 0.5, "moment_matching": False})
+    problem = cfg.problem.build()
+    key = jax.random.key(0)
+    assert experiment.training_horizon_box(cfg, problem) == (0.375, (-1.5, 1.5))
+    net, losses, info = experiment.train_learning(cfg, problem, key, tmp_path, verbose=False)
+    assert net.widths == (3, 16, 1) and info["members"] == 2 and info["horizon"] == 0.375
+    assert info["box"] == [-1.5, 1.5] and len(losses) == 4
+    again, losses2, info2 = experiment.train_learning(cfg, problem, key, tmp_path,
+                                                      verbose=False)  # resumed at the end
+    assert info2["resumed_from_step"] == 4
+    np.testing.assert_array_equal(jrelu.flatten(again), jrelu.flatten(net))
+    avg, av = experiment.average_learned(cfg, problem, net, key, verbose=False)
+    assert isinstance(avg, jrelu.pde.AveragingNetwork) and avg.members == 2
+    assert avg.num_paths == 4 and av["dense_widths"] == [3, 64, 1]
+    np.testing.assert_array_equal(avg.shifts[0], -avg.shifts[1])  # antithetic by default
+
+
+def test_run_experiment_end_to_end_with_ensemble_and_averaging(tmp_path):
+    from jrelu.io import load_averaging_network
+
+    cfg = _cfg(network={"hidden": [8], "members": 2}, training={"steps": 3, "batch_size": 8},
+               averaging={"tau": 0.125, "paths": 4, "enlarge": 0.5},
+               sweep={"points": 64, "box_points": 256, "num_shells": 2})
+    report = experiment.run_experiment(cfg, tmp_path, verbose=False, plot=False)
+    assert report["network"]["kind"] == "averaging_network"
+    assert report["network"]["num_paths"] == 4 and report["averaging"]["tau"] == 0.125
+    avg = load_averaging_network(tmp_path / "network.npz")
+    xs = cfg.problem.build().sample_box(jax.random.key(5), 32)
+    e = jrelu.pde.relative_l2_errors(avg, cfg.problem.build(), xs)
+    assert np.isfinite(e.grad_rel_l2) and 0 <= report["box_errors"]["grad_rel_l2"] < np.inf

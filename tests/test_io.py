@@ -477,3 +477,64 @@ def test_a_process_killed_while_writing_keeps_the_old_checkpoint(tmp_path):
     # the killed writer's temporary file is left (no handler runs on SIGKILL), beside it
     assert {p.name for p in tmp_path.iterdir()} - {"c.npz", "writing"} <= {
         p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")}
+
+
+# -- averaging networks (jrelu.pde.AveragingNetwork) ---------------------------------------
+
+
+def _avg(dtype=jnp.float64, members=2):
+    from jrelu import pde
+
+    base = pde.ensemble_average(pde.ensemble_init(jax.random.key(0), (3, 4, 1), members=members,
+                                                  dtype=dtype), members=members)
+    s, c = pde.path_maps(pde.HeatSquare(dim=3), 6, key=jax.random.key(1), dtype=dtype,
+                         antithetic=True)
+    return pde.AveragingNetwork(base, s, c, members=members)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_averaging_network_round_trip_is_exact_and_structured(tmp_path, dtype):
+    from jrelu.io import load_averaging_network, save_averaging_network
+
+    avg = _avg(dtype)
+    path = tmp_path / "avg.npz"
+    save_averaging_network(path, avg, metadata={"tau": 0.03})
+    back = load_averaging_network(path)
+    assert type(back) is type(avg) and back.members == 2 and back.num_paths == 6
+    assert back.unit_scales and back.dtype == avg.dtype
+    for a, b in zip(jax.tree.leaves(avg), jax.tree.leaves(back)):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert load_network_metadata(path) == {"tau": 0.03}
+    with np.load(path) as f:  # structured: the base and the maps, never the dense matrices
+        assert sorted(f.files) == ["base/A_1", "base/A_2", "base/b_1", "base/b_2", "meta",
+                                   "scales", "shifts"]
+    # save_network writes an averaging network in the same format (jrelu run's network.npz)
+    save_network(tmp_path / "net.npz", avg, metadata={"tau": 0.03})
+    assert (tmp_path / "net.npz").read_bytes() == path.read_bytes()
+
+
+def test_averaging_network_files_are_checked_and_named(tmp_path):
+    from jrelu.io import load_averaging_network, save_averaging_network
+
+    path = tmp_path / "avg.npz"
+    save_averaging_network(path, _avg())
+    _refused(path, [load_network], "jrelu.averaging_network",
+             "load it with jrelu.io.load_averaging_network")
+    plain = tmp_path / "plain.npz"
+    save_network(plain, jrelu.init(jax.random.key(0), (3, 2, 1)))
+    _refused(plain, [load_averaging_network], "load it with jrelu.io.load_network")
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {n: f[n] for n in f.files}
+    for name in ("shifts", "base/A_1"):
+        flipped = arrays[name].copy()
+        flipped.view(np.uint64).reshape(-1)[3] ^= np.uint64(1) << np.uint64(9)
+        bad = tmp_path / f"flip-{name.replace('/', '_')}.npz"
+        with open(bad, "wb") as f:
+            np.savez(f, **{**arrays, name: flipped})
+        _refused(bad, [load_averaging_network, load_network_metadata], "checksum mismatch")
+    torn = tmp_path / "torn.npz"
+    torn.write_bytes(path.read_bytes()[:200])
+    _refused(torn, [load_averaging_network], "truncated or corrupt")
+    with pytest.raises(TypeError, match="avg must be a jrelu.pde.AveragingNetwork"):
+        save_averaging_network(tmp_path / "x.npz", jrelu.init(jax.random.key(0), (3, 1)))

@@ -466,6 +466,58 @@ def test_batching_and_jit():
     np.testing.assert_array_equal(np.asarray(out), np.asarray(directional_derivative(net, X, V)))
 
 
+
+def test_blocked_tangent_pass_is_exact_per_point(monkeypatch):
+    """The tangent pass runs in blocks of points (on CPU as many as fit in 2 MiB: 32 for
+    N_0 = 64 and a widest hidden layer of 128, float64). Under a plan with blocks of 2
+    points, 11 points run in 6 blocks, the last one padded: the Jacobians and patterns
+    equal the per-point ones exactly, kinks planted in the first, a middle and the padded
+    block, for the identity and for per-point bases."""
+    import importlib
+
+    from jrelu.derivative import Blocking, evaluation_blocking
+
+    wide, _, _ = planted_network(21, 64, relu, hidden=(128, 64))
+    assert evaluation_blocking(wide).tangent_block_size == 32
+    derivative_module = importlib.import_module("jrelu.derivative")
+    plan = Blocking(1024, 4096, 8192, "cpu", None, 1, 2)
+    net, _, x = planted_network(21, 3, relu)
+    rng = np.random.default_rng(21)
+    X = np.asarray(x) + rng.integers(-2, 3, (11, 3)) / 4.0
+    X[[0, 5, 10]] = x
+    X = jnp.asarray(X)
+    signs = jnp.asarray(rng.choice([-1.0, 1.0], (11, 3)))
+    bases = jax.vmap(jnp.diag)(signs)
+    per_point = jax.jit(jax.vmap(lambda p, v: (lexicographic_jacobian(net, p),
+                                               lexicographic_pattern(net, p),
+                                               lexicographic_jacobian(net, p, basis=v))))
+    J1, pat1, JB1 = per_point(X, bases)
+    at_kink = jrelu.kink_report(net, X).affected
+    assert at_kink[jnp.array([0, 5, 10])].all()
+    planned = []  # the plan is asked for while tracing: the blocked code really ran
+    monkeypatch.setattr(derivative_module, "evaluation_blocking",
+                        lambda net: planned.append(net) or plan)
+    np.testing.assert_array_equal(lexicographic_jacobian(net, X), J1)
+    for a, b in zip(lexicographic_pattern(net, X), pat1):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(lexicographic_jacobian(net, X, basis=bases), JB1)
+    assert planned  # asked for while tracing the batched calls: the blocks really ran
+
+
+def test_limiting_jacobians_decides_kinks_in_floating_point():
+    """As documented: z = 0.1 + 0.2 - 0.3 is 0 in exact arithmetic but 5.55e-17 in float64,
+    so limiting_jacobians sees no kink (one element, 'complete'); derivative_bounds on the
+    zero-width box accounts for rounding and encloses both slopes."""
+    net = Network([(jnp.ones((1, 3)), jnp.zeros(1)), (jnp.ones((1, 1)), jnp.zeros(1))])
+    x = jnp.array([0.1, 0.2, -0.3])
+    assert float(jrelu.preactivations(net, x)[0][0]) == 0.1 + 0.2 - 0.3 > 0
+    found = limiting_jacobians(net, x, key=jax.random.key(0))
+    assert len(found) == 1 and found.complete and found.num_kinks == 0
+    np.testing.assert_array_equal(found.jacobians[0], [[1.0, 1.0, 1.0]])
+    lo, hi = jrelu.derivative_bounds(net, (x, x))
+    assert bool(jnp.all(lo <= 0.0)) and bool(jnp.all(hi >= 1.0))  # both sides: 0 and 1
+
+
 def test_float32():
     net = slope_network(2.0, 3.0, dtype=jnp.float32)
     x = jnp.zeros(1, jnp.float32)

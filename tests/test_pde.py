@@ -376,3 +376,184 @@ def test_relative_l2_errors_result_and_checks():
         pde.relative_l2_errors(net, p, x, activation=jax.nn.relu)
     with pytest.raises(ValueError, match=r"R\^2 to R"):
         pde.relative_l2_errors(jrelu.init(jax.random.key(0), (2, 3, 2)), p, x)
+
+
+# -- ensembles, the semigroup split and the structured averaging network ---------------------
+
+
+def _dyadic_ensemble(rng, widths, members):
+    nets = [dyadic_network(rng, widths) for _ in range(members)]
+    return jrelu.parallel(*nets), nets
+
+
+@pytest.mark.parametrize("members, unit", [(1, True), (2, False)], ids=["heat", "scaled-ensemble"])
+def test_averaging_network_structured_equals_dense_bit_for_bit(members, unit):
+    """Dyadic members, dyadic path maps, n = 4 (a power of two), points on kinks: the
+    structured AveragingNetwork's realization and D^N equal the dense averaging_network's
+    bit for bit (every sum is exact), with and without unit scales, for an ensemble base."""
+    rng = np.random.default_rng(3 + members + 10 * unit)
+    d, n = 3, 4
+    par, nets = _dyadic_ensemble(rng, (d, 4, 4, 1), members)
+    base = pde.ensemble_average(par, members=members)
+    scales = np.ones((n, d)) if unit else rng.integers(1, 5, (n, d)) / 2.0
+    shifts = rng.integers(-4, 5, (n, d)) / 4.0
+    avg = pde.AveragingNetwork(base, scales, shifts, members=members)
+    dense = avg.to_network()
+    assert avg.widths == dense.widths == (d, 4 * n * members, 4 * n * members, 1)
+    assert avg.input_dim == d and avg.output_dim == 1 and avg.num_paths == n
+    x = jnp.asarray(rng.integers(-8, 9, (40, d)) / 4.0)
+    kinked = False
+    for c in (0.0, 1.0):
+        act = jrelu.ReLU(deriv_at_kink=c)
+        v, J = avg.value_and_derivative(x, activation=act)
+        v2, J2 = jrelu.value_and_derivative(dense, x, activation=act)
+        np.testing.assert_array_equal(v, v2)
+        np.testing.assert_array_equal(J, J2)
+        np.testing.assert_array_equal(avg.realize(x, activation=act), v2)
+        np.testing.assert_array_equal(avg.derivative(x[0], activation=act), J2[0])
+        kinked = kinked or any(np.any(np.asarray(z) == 0)
+                               for z in jrelu.preactivations(dense, x)[:-1])
+    assert kinked  # the dyadic grid hits kinks, where the convention matters
+    # the ensemble's D^N is exactly the mean of its members' D^N
+    Jm = sum(np.asarray(jrelu.derivative(m, x)) for m in nets) / members
+    np.testing.assert_array_equal(jrelu.derivative(base, x), Jm)
+
+
+def test_averaging_network_derivative_is_jacfwd_away_from_kinks_and_float32_works():
+    key = jax.random.key(0)
+    d = 4
+    base = pde.ensemble_average(pde.ensemble_init(key, (d, 16, 8, 1), members=2, dtype=jnp.float64),
+                                members=2)
+    s, c = pde.path_maps(BS, 6, key=jax.random.key(1), dtype=jnp.float64, t=0.1,
+                         antithetic=True)
+    avg = pde.AveragingNetwork(base, s / 100.0, c, members=2)
+    x = jax.random.uniform(jax.random.key(2), (1030, d), jnp.float64, 90.0, 110.0)  # > a block
+    v, J = avg.value_and_derivative(x)
+    assert v.shape == (1030, 1) and J.shape == (1030, 1, d)
+    Jf = jax.vmap(jax.jacfwd(lambda y: avg.realize(y)))(x[1020:])  # across the block edge
+    np.testing.assert_allclose(Jf, J[1020:], rtol=1e-12, atol=1e-14)
+    v2, J2 = jrelu.value_and_derivative(avg.to_network(), x)
+    np.testing.assert_allclose(v, v2, rtol=1e-12)
+    np.testing.assert_allclose(J, J2, rtol=1e-10, atol=1e-14)
+    avg32 = jax.tree.map(lambda a: a.astype(jnp.float32), avg)
+    v32, J32 = avg32.value_and_derivative(x[:10].astype(jnp.float32))
+    assert v32.dtype == J32.dtype == jnp.float32 and avg32.dtype == jnp.float32
+    np.testing.assert_allclose(v32, v[:10], rtol=1e-4)
+
+
+def test_averaging_network_checks():
+    phi = jrelu.init(jax.random.key(0), (3, 4, 1), dtype=jnp.float64)
+    with pytest.raises(TypeError, match="base"):
+        pde.AveragingNetwork("net", jnp.ones((2, 3)), jnp.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        pde.AveragingNetwork(phi, jnp.ones((2, 4)), jnp.zeros((2, 4)))
+    with pytest.raises(ValueError, match="base"):
+        pde.AveragingNetwork(jrelu.init(jax.random.key(0), (3, 2)), jnp.ones((1, 3)),
+                             jnp.zeros((1, 3)))
+    with pytest.raises(ValueError, match="block-diagonal"):  # a dense 8-wide net: no ensemble
+        pde.AveragingNetwork(jrelu.init(jax.random.key(0), (3, 8, 8, 1)), jnp.ones((1, 3)),
+                             jnp.zeros((1, 3)), members=2)
+    avg = pde.AveragingNetwork(phi, jnp.ones((2, 3)), jnp.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"x must have shape \(3,\)"):
+        avg.realize(jnp.ones(4))
+    with pytest.raises(TypeError, match="activation"):
+        avg.value_and_derivative(jnp.ones(3), activation="relu")
+
+
+def test_ensemble_members_round_trip_and_checks():
+    rng = np.random.default_rng(0)
+    par, nets = _dyadic_ensemble(rng, (3, 5, 4, 2), 3)
+    back = pde.ensemble_members(par, members=3)
+    for a, b in zip(back, nets):
+        np.testing.assert_array_equal(jrelu.flatten(a), jrelu.flatten(b))
+    np.testing.assert_array_equal(jrelu.flatten(jrelu.parallel(*back)), jrelu.flatten(par))
+    with pytest.raises(ValueError, match="block-diagonal"):
+        pde.ensemble_members(jrelu.init(jax.random.key(0), (3, 6, 6, 3)), members=3)
+    with pytest.raises(ValueError, match="members"):
+        pde.ensemble_members(par, members=4)
+    with pytest.raises(ValueError, match="members"):
+        pde.ensemble_average(par, members=2)  # output dimension is 6
+    with pytest.raises(TypeError, match="members"):
+        pde.ensemble_init(jax.random.key(0), (3, 4, 1), members=2.0)
+
+
+def test_path_maps_antithetic_and_horizon():
+    p = pde.HeatSquare(dim=3, T=0.5)
+    s, c = pde.path_maps(p, 6, key=jax.random.key(0), dtype=jnp.float64, t=0.125,
+                         antithetic=True)
+    np.testing.assert_array_equal(c[0::2], -c[1::2])
+    np.testing.assert_array_equal(s, 1.0)
+    s1, c1 = pde.path_maps(p, 4, key=jax.random.key(0), dtype=jnp.float64, t=0.125)
+    s2, c2 = pde.path_maps(p, 4, key=jax.random.key(0), dtype=jnp.float64)
+    np.testing.assert_allclose(c1 * 2.0, c2)  # √(2t): t = T/4 halves the shifts
+    with pytest.raises(ValueError, match="even"):
+        pde.path_maps(p, 3, key=jax.random.key(0), antithetic=True)
+    with pytest.raises(ValueError, match="t"):
+        pde.path_maps(p, 2, key=jax.random.key(0), t=-1.0)
+    s, c = pde.path_maps(p, 8, key=jax.random.key(0), dtype=jnp.float64, t=0.125,
+                         antithetic=True, moment_matching=True)
+    np.testing.assert_allclose(c.T @ c / 8, 0.25 * np.eye(3), atol=1e-14)  # 2t I exactly
+    np.testing.assert_array_equal(c[0::2], -c[1::2])
+    s, c = pde.path_maps(BS, 5, key=jax.random.key(0), dtype=jnp.float64, t=0.5,
+                         moment_matching=True)
+    z = np.log(np.asarray(s)) - (0.03 - 0.5 * np.asarray(BS.vols()) ** 2) * 0.5
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-14)  # centred; covariance 0.5 Σ
+    L = np.asarray(BS.cholesky())
+    np.testing.assert_allclose(z.T @ z / 5, 0.5 * L @ L.T, atol=1e-14)
+    with pytest.raises(ValueError, match="moment matching"):
+        pde.path_maps(p, 4, key=jax.random.key(0), antithetic=True, moment_matching=True)
+    with pytest.raises(ValueError, match="moment matching"):
+        pde.path_maps(p, 3, key=jax.random.key(0), moment_matching=True)
+
+
+def test_feynman_kac_data_horizon_and_enlarged_box():
+    p = pde.HeatSquare(dim=3, T=0.5)
+    data = pde.feynman_kac_data(p, dtype=jnp.float64, horizon=0.125, box=(-2.0, 3.0))
+    assert data is pde.feynman_kac_data(p, dtype=jnp.float64, horizon=0.125, box=(-2.0, 3.0))
+    assert pde.feynman_kac_data(p, dtype=jnp.float64, horizon=0.5, box=(0.0, 1.0)) is \
+        pde.feynman_kac_data(p, dtype=jnp.float64)  # the defaults spelled out
+    xi, y = data(jax.random.key(0), 20000)
+    assert float(xi.min()) >= -2.0 and float(xi.max()) <= 3.0 and float(xi.min()) < -1.9
+    # E[y | ξ] = u(0.125, ξ) = ‖ξ‖² + 2·0.125·3: the mean residual is Monte-Carlo small
+    r = np.asarray(y[:, 0] - p.value(0.125, xi))
+    assert abs(r.mean()) < 4 * r.std() / math.sqrt(len(r))
+    assert abs(r.var() - float(jnp.mean(8 * 0.125 * jnp.sum(xi**2, -1) + 8 * 0.125**2 * 3))) \
+        < 0.05 * r.var()
+    with pytest.raises(ValueError, match="horizon"):
+        pde.feynman_kac_data(p, horizon=0.75)
+    with pytest.raises(ValueError, match="box"):
+        pde.feynman_kac_data(p, box=(1.0, 0.0))
+
+
+def test_solve_learning_ensemble_stays_parallel_and_segments_reproduce():
+    p = pde.HeatSquare(dim=2, T=0.1)
+    net0 = pde.ensemble_init(jax.random.key(0), (2, 8, 1), members=2, dtype=jnp.float64)
+    opt = optax.adam(1e-2)
+    kw = dict(optimizer=opt, batch_size=32, key=jax.random.key(1), members=2, horizon=0.05,
+              box=(-0.5, 1.5))
+    net, hist = pde.solve_learning(p, net0, steps=24, **kw)
+    assert net.widths == (2, 16, 2) and hist.loss.shape == (24,)
+    assert float(hist.loss[-6:].mean()) < float(hist.loss[:6].mean())
+    A2 = np.asarray(net.layers[1][0])
+    assert np.all(A2[0, 8:] == 0) and np.all(A2[1, :8] == 0)  # still block-diagonal
+    half, h1 = pde.solve_learning(p, net0, steps=12, **kw)
+    rest, h2 = pde.solve_learning(p, half, steps=12, opt_state=h1.opt_state, start_step=12,
+                                  **kw)
+    np.testing.assert_array_equal(jrelu.flatten(rest), jrelu.flatten(net))
+    np.testing.assert_array_equal(np.concatenate([h1.loss, h2.loss]), hist.loss)
+    with pytest.raises(ValueError, match="members"):
+        pde.solve_learning(p, net0, steps=1, **{**kw, "members": 3})
+
+
+def test_relative_l2_errors_of_an_averaging_network():
+    p = pde.HeatSquare(dim=3, T=0.2)
+    phi = jrelu.init(jax.random.key(0), (3, 8, 1), dtype=jnp.float64)
+    s, c = pde.path_maps(p, 4, key=jax.random.key(1), dtype=jnp.float64, t=0.05)
+    avg = pde.AveragingNetwork(phi, s, c)
+    xs = p.sample_box(jax.random.key(2), 300, dtype=jnp.float64)
+    e = pde.relative_l2_errors(avg, p, xs, chunk_size=128)
+    e2 = pde.relative_l2_errors(avg.to_network(), p, xs)
+    for f in ("value_rel_l2", "grad_rel_l2", "value_max_abs", "grad_max_abs"):
+        assert getattr(e, f) == pytest.approx(getattr(e2, f), rel=1e-12)
+    with pytest.raises(ValueError, match="R\\^4"):
+        pde.relative_l2_errors(avg, pde.HeatSquare(dim=4), jnp.zeros((2, 4)))

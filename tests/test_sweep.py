@@ -196,6 +196,17 @@ def test_statistics_match_direct_computation():
         np.testing.assert_allclose(s.derivative_sup, (ed / w)[shell_of == j].max(), rtol=1e-13)
 
 
+def test_histogram_bins_are_those_of_the_binary_search():
+    from jrelu._stats import HIST_EDGES, hist_bins
+
+    rng = np.random.default_rng(1)
+    v = np.concatenate([rng.random(2000) * 10.0 ** rng.integers(-45, 45, 2000), HIST_EDGES,
+                        np.nextafter(HIST_EDGES, 0), np.nextafter(HIST_EDGES, np.inf),
+                        [0.0, 5e-324, 1e-310, 1e-40, 1e40, 1.7e308]])
+    ref = np.where(v == 0, 0, np.searchsorted(HIST_EDGES, v, side="right") + 1)
+    np.testing.assert_array_equal(hist_bins(v), ref)
+
+
 def test_exact_sum_is_exact():
     rng = np.random.default_rng(0)
     v = np.concatenate([rng.random(1000) * 10.0 ** rng.integers(-300, 300, 1000),
@@ -410,3 +421,155 @@ def test_int_key_is_a_type_error_naming_key():
     for bad in (0, 1.5, "0", None, np.zeros(3, np.uint32)):
         with pytest.raises(TypeError, match="^key must be a JAX PRNG key"):
             jrelu.error_sweep(net, lambda x: jnp.sum(x), Gaussian(2), num_points=10, key=bad)
+
+
+# -- network-like objects, backend-dependent blocking (issue 13) ---------------------------------
+
+
+_RELU = jrelu.ReLU()
+
+
+@jax.tree_util.register_pytree_node_class
+class _Wrapped:
+    """A network-like pytree: a Network behind the duck-typed interface the sweep accepts."""
+
+    def __init__(self, net):
+        self.net = net
+
+    dtype = property(lambda self: self.net.dtype)
+    input_dim = property(lambda self: self.net.input_dim)
+    output_dim = property(lambda self: self.net.output_dim)
+
+    def realize(self, x, *, activation=_RELU):
+        return jrelu.realize(self.net, x, activation=activation)
+
+    def value_and_derivative(self, x, *, activation=_RELU):
+        return jrelu.value_and_derivative(self.net, x, activation=activation)
+
+    def tree_flatten(self):
+        return (self.net,), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return cls(*children)
+
+
+def test_network_like_objects_sweep_like_their_network(tmp_path):
+    net = jrelu.init(jax.random.key(3), (3, 12, 2))
+    wrapped = _Wrapped(net)
+    target = lambda x: jnp.stack([jnp.sum(jnp.sin(x)), jnp.prod(x)])  # noqa: E731
+    x = Gaussian(3)(jax.random.key(1), 50)
+    pe = jax.jit(lambda w, x: (jrelu.pointwise_errors(w, target, x, kappa=1.0),
+                               jrelu.pointwise_errors(w.net, target, x, kappa=1.0)))
+    for a, b in zip(*pe(wrapped, x)):
+        np.testing.assert_array_equal(a, b)
+    kw = dict(num_points=300, key=jax.random.key(2), kappa=1.0, chunk_size=128, progress=False)
+    s = RadialShells(3, r_max=10.0, num_shells=3)
+    assert _untimed(jrelu.error_sweep(wrapped, target, s, **kw)) == \
+        _untimed(jrelu.error_sweep(net, target, s, **kw))
+    # checkpoints fingerprint the class and the array leaves
+    path = tmp_path / "w.json"
+    r = jrelu.error_sweep(wrapped, target, s, **kw, checkpoint=path)
+    fp = json.loads(path.read_text())["fingerprint"]
+    assert fp["network_type"].endswith("_Wrapped") and fp["widths"] == [3, 2]
+    assert _untimed(jrelu.error_sweep(wrapped, target, s, **kw, checkpoint=path)) == \
+        _untimed(r)
+    with pytest.raises(ValueError, match="network_sha256"):
+        jrelu.error_sweep(_Wrapped(jax.tree.map(lambda a: 2 * a, net)), target, s, **kw,
+                          checkpoint=path)
+    with pytest.raises(ValueError, match="network_type"):
+        jrelu.error_sweep(net, target, s, **kw, checkpoint=path)
+
+
+def test_network_like_objects_are_checked():
+    net = jrelu.init(jax.random.key(0), (2, 4, 1))
+    ok = lambda x: jnp.sum(x)  # noqa: E731
+    nk = dict(num_points=10, key=jax.random.key(0))
+
+    class NoMethods:
+        dtype, input_dim, output_dim = jnp.float64, 2, 1
+
+    with pytest.raises(TypeError, match=r"^net must be a jrelu.Network or a network-like.*"
+                                        r"without realize\(\), value_and_derivative\(\)"):
+        jrelu.error_sweep(NoMethods(), ok, Gaussian(2), **nk)
+    with pytest.raises(TypeError, match=r"^net must be a jrelu.Network or a network-like"):
+        jrelu.pointwise_errors(object(), ok, jnp.ones(2))
+
+    class NotAPytree(_Wrapped):  # the methods are there, but jit cannot take it
+        pass
+
+    with pytest.raises(TypeError, match=r"^net must be a pytree whose leaves are arrays"):
+        jrelu.error_sweep(NotAPytree(net), ok, Gaussian(2), **nk)
+
+    class BadShape(_Wrapped):
+        def realize(self, x, *, activation=_RELU):
+            return jnp.sum(x, axis=-1)  # (n,) instead of (n, 1)
+
+    jax.tree_util.register_pytree_node_class(BadShape)
+    with pytest.raises(ValueError, match=r"^net: BadShape.realize maps points of shape"):
+        jrelu.error_sweep(BadShape(net), ok, Gaussian(2), **nk, derivative=False)
+    with pytest.raises(ValueError, match=r"^sampler dimension 3 .* N_0 = 2"):
+        jrelu.error_sweep(_Wrapped(net), ok, Gaussian(3), **nk)
+
+
+def test_averaging_network_sweeps_like_its_dense_network():
+    if not hasattr(jrelu.pde, "AveragingNetwork"):
+        pytest.skip("jrelu.pde.AveragingNetwork is not there")
+    phi = jrelu.init(jax.random.key(0), (3, 8, 1))
+    s, c = jrelu.pde.path_maps(jrelu.pde.HeatSquare(dim=3), 4, key=jax.random.key(1))
+    avg = jrelu.pde.AveragingNetwork(phi, s, c)
+    target = lambda x: jnp.sum(x**2)  # noqa: E731
+    x = Gaussian(3)(jax.random.key(2), 64)
+    e, (y, J) = jax.jit(lambda n, x: (jrelu.pointwise_errors(n, target, x),
+                                      n.value_and_derivative(x)))(avg, x)
+    np.testing.assert_array_equal(e.value, y)
+    np.testing.assert_array_equal(e.derivative, J)
+    kw = dict(num_points=500, key=jax.random.key(3), chunk_size=256, progress=False)
+    a = jrelu.error_sweep(avg, target, Gaussian(3), **kw)
+    b = jrelu.error_sweep(avg.to_network(), target, Gaussian(3), **kw)
+    for sa, sb in ((a.value, b.value), (a.derivative, b.derivative)):
+        np.testing.assert_allclose(sa.sup, sb.sup, rtol=1e-12)
+        np.testing.assert_allclose(sa.mean, sb.mean, rtol=1e-12)
+
+
+def test_default_blocking_by_backend_and_memory():
+    from jrelu.sweep import _default_blocking
+
+    assert jrelu.samplers.sample_block(backend="cpu") == 512
+    assert jrelu.samplers.sample_block(backend="gpu") == 8192
+    with pytest.raises(TypeError, match="^backend"):
+        jrelu.samplers.sample_block(backend=0)
+    # CPU: (block, unit per device and call, default chunk) = (1024, 8192, 8192), whatever
+    # the memory or the device count
+    for mem, nd in ((None, 1), (2**40, 8)):
+        assert _default_blocking(10**4, backend="cpu", memory_bytes=mem, num_devices=nd) == \
+            (1024, 8192, 8192)
+    # accelerators: the largest power of two with 32 P b <= M, in [16384, 2^24]; a device's
+    # share of a chunk is 2^20 points (whole blocks), the block never depends on the devices
+    P = 4096
+    for backend in ("gpu", "tpu"):
+        assert _default_blocking(P, backend=backend, memory_bytes=16 * 2**30) == \
+            (2**17, 2**20, 2**20)
+        assert _default_blocking(P, backend=backend, memory_bytes=16 * 2**30,
+                                 num_devices=8) == (2**17, 2**20, 8 * 2**20)
+        assert _default_blocking(P, backend=backend, memory_bytes=2**20) == \
+            (16384, 2**20, 2**20)
+        assert _default_blocking(1, backend=backend, memory_bytes=2**60) == \
+            (2**24, 2**24, 2**24)
+        assert _default_blocking(P, backend=backend, memory_bytes=3 * 2**35 - 1) == \
+            (2**19, 2**20, 2**20)
+        assert _default_blocking(P, backend=backend, memory_bytes=None) == \
+            (2**14, 2**20, 2**20)
+    # on this CPU: a default sweep uses chunks of 8192 points; a chunk larger than the unit
+    # takes several calls and reports what one call per chunk reports
+    net = jrelu.init(jax.random.key(0), (2, 4, 1))
+    kw = dict(num_points=20000, key=jax.random.key(0), kappa=1.0, progress=False)
+    r = jrelu.error_sweep(net, lambda x: jnp.sum(x), Gaussian(2), **kw)
+    assert r.chunk_size == 8192 and r.num_chunks == 3
+    big = jrelu.error_sweep(net, lambda x: jnp.sum(x), Gaussian(2), chunk_size=19000, **kw)
+    assert big.num_chunks == 2
+    da, db = _untimed(r), _untimed(big)
+    for d in (da, db):
+        d.pop("chunk_size")
+        d.pop("num_chunks")
+    assert da == db

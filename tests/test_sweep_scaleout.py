@@ -1,5 +1,6 @@
 """Error sweeps at scale: multi-device, two-process (jax.distributed), checkpoint/resume."""
 
+import functools
 import json
 import os
 import signal
@@ -60,10 +61,16 @@ def _run(script: str, env_extra=None, timeout=300) -> subprocess.CompletedProces
                           timeout=timeout)
 
 
-def _single_device_reports(samplers=(0,)):
+@functools.cache
+def _single_device_report(i):
+    """The single-device sweep of SAMPLERS[i] (computed once per test session)."""
     ns = _problem()
-    return [jrelu.error_sweep(ns["net"], ns["target"], ns["SAMPLERS"][i], num_points=1001,
-                              key=jax.random.key(2), **ns["KW"]) for i in samplers]
+    return jrelu.error_sweep(ns["net"], ns["target"], ns["SAMPLERS"][i], num_points=1001,
+                             key=jax.random.key(2), **ns["KW"])
+
+
+def _single_device_reports(samplers=(0,)):
+    return [_single_device_report(i) for i in samplers]
 
 
 def test_multi_device_equals_single_device_exactly():
@@ -82,6 +89,25 @@ def test_multi_device_equals_single_device_exactly():
                 r = jrelu.error_sweep(net, target, s, num_points=1001, key=jax.random.key(2),
                                       devices=dev, **KW)
                 out.append(r.to_dict())
+        # a network-like pytree (not a jrelu.Network) shards the same way
+        @jax.tree_util.register_pytree_node_class
+        class Wrapped:
+            def __init__(self, net):
+                self.net = net
+            dtype = property(lambda self: self.net.dtype)
+            input_dim = property(lambda self: self.net.input_dim)
+            output_dim = property(lambda self: self.net.output_dim)
+            def realize(self, x, *, activation):
+                return jrelu.realize(self.net, x, activation=activation)
+            def value_and_derivative(self, x, *, activation):
+                return jrelu.value_and_derivative(self.net, x, activation=activation)
+            def tree_flatten(self):
+                return (self.net,), None
+            @classmethod
+            def tree_unflatten(cls, aux, children):
+                return cls(*children)
+        out.append(jrelu.error_sweep(Wrapped(net), target, SAMPLERS[0], num_points=1001,
+                                     key=jax.random.key(2), devices="all", **KW).to_dict())
         print(json.dumps(out))
     """) + HARD + textwrap.dedent("""
         hard = [jrelu.error_sweep(hnet, htarget, hs, devices=dev, chunk_size=c, **hkw).to_dict()
@@ -93,10 +119,10 @@ def test_multi_device_equals_single_device_exactly():
     multi = json.loads(p.stdout.splitlines()[-2])
     hard = json.loads(p.stdout.splitlines()[-1])
     single = _single_device_reports(samplers=(0, 1))
-    assert [d["num_devices"] for d in multi] == [4, 4, 3, 4]
+    assert [d["num_devices"] for d in multi] == [4, 4, 3, 4, 4]
     assert multi[2]["chunk_size"] == 102  # rounded up to a multiple of 3 devices
     drop = ("num_devices", "chunk_size", "num_chunks")
-    for d, s in zip(multi, [0, 0, 0, 1]):
+    for d, s in zip(multi, [0, 0, 0, 1, 0]):
         assert _untimed(d, drop) == _untimed(single[s].to_dict(), drop)
     # the hard case (big chunks, 6001 points): 1, 2 and 4 devices, chunk 97 or 4096, equal
     # the default single-device sweep bit for bit
