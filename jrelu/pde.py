@@ -914,8 +914,7 @@ def ensemble_init(key, widths, *, members: int, dtype=None) -> Network:
     from .network import init, parallel
 
     members = _checks.size("members", members)
-    _checks.prng_key("key", key)
-    init(key, widths, dtype=dtype)  # checks widths and dtype before folding the key
+    _checks.prng_key("key", key)  # before fold_in, which would raise JAX's own error
     return parallel(*[init(jax.random.fold_in(key, m), widths, dtype=dtype)
                       for m in range(members)])
 
