@@ -55,3 +55,35 @@ def _doctest_names(doctest_namespace):
     import jrelu
 
     doctest_namespace.update(jax=jax, jnp=jnp, np=np, jrelu=jrelu)
+
+
+# The longest tests of the default suite (each 10-45 s on 2 loaded cores), in that order, run
+# first: a long test that starts last would leave one xdist worker running it alone at the
+# end. pytest-xdist has no priorities; it hands out the tests in collection order (with
+# ``--dist worksteal`` an idle worker takes the rest of another's queue from its end). Only
+# tests that share no module-scoped fixture with the rest of their module are listed (or whole
+# modules), so no fixture is set up twice.
+_FIRST = (
+    "tests/test_notebooks.py::test_notebook_executes[04",
+    "tests/test_cli.py::test_killed_run_resumes",
+    "tests/test_notebooks.py::test_notebook_executes[03",
+    "tests/test_bench.py::test_every_suite_runs",
+    "tests/test_sweep_scaleout.py::test_multi_device_equals_single_device_exactly",
+    "tests/test_cli.py::test_reduced_run_of_every_shipped_config[heat_d100]",
+    "tests/test_notebooks.py::test_notebook_executes[01",
+    "tests/test_notebooks.py::test_notebook_executes[02",
+    "tests/test_docs.py::",
+    "tests/test_bounds.py::test_certified_planted_bump_on_random_network",
+    "tests/test_cli.py::test_reduced_run_of_every_shipped_config[constructive_heat_d20]",
+    "tests/test_cli.py::test_reduced_run_of_every_shipped_config[black_scholes_geometric_d50]",
+    "tests/test_device_check.py::",
+)
+
+
+def _first_rank(nodeid: str) -> int:
+    return next((i for i, p in enumerate(_FIRST) if nodeid.startswith(p)), len(_FIRST))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests of ``_FIRST`` move to the front (a stable sort: all else keeps its order)."""
+    items.sort(key=lambda item: _first_rank(item.nodeid))

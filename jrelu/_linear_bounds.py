@@ -26,8 +26,34 @@ its extremes: the ends and the kinks inside :math:`[l,u]` for piecewise-linear
 activations (the difference is piecewise linear), the ends for the mean-value lines of
 smooth ones. So the bounds hold for the exact real network with its stored weights.
 
-The Jacobian enclosures intersect interval products formed from the input side and from
-the output side, both on the linear pre-activation bounds, with the interval method's.
+**Jacobian.** For output o, :math:`v_{L-1}=A_L^\top e_o`, :math:`u_k=s_k\odot v_k`,
+:math:`v_{k-1}=A_k^\top u_k`, :math:`J_{o,:}^\top=v_0` (layers from 1 here; the code
+counts from 0, so its :math:`v_{-1}` is this :math:`v_0`), with :math:`s_k` any element of
+the Clarke derivative :math:`\partial\varrho(z_k)` (both one-sided slopes at a kink). A row
+:math:`Pv_m` is bounded by back-substitution through this graph: the affine steps are
+exact substitutions; :math:`u_k=s_kv_k` with :math:`s\in[s_l,s_u]`, :math:`v\in[v_l,v_u]`
+is replaced by the chord in v of :math:`\max(s_lv,s_uv)` (upper) or :math:`\min(s_lv,s_uv)`
+(lower), the McCormick envelope with s eliminated over its interval; in the last hidden
+layer v is the constant :math:`A_L^\top e_o`, so :math:`u=vs` exactly and s is relaxed by
+lines in :math:`z_k` valid for the whole Clarke set (a line minus the piecewise-constant
+:math:`\varrho'` is piecewise linear: checked at l, u and at each kink with the hull of
+both one-sided values), or by the constants :math:`[s_l,s_u]`; the forward lower lines are
+the adaptive ones or those parallel to the chord: four groups of rows, the smallest bound
+kept. The coefficients collected on :math:`z_k` are added when the
+forward back-substitution (as above) reaches :math:`z_k`. The intervals of the
+:math:`v_k` are the interval products from the output side intersected with the bounds of
+:math:`\pm e_j^\top v_k` computed the same way (layer by layer, nearest the output first).
+For :math:`\sum_i|J_{oi}|` one more row :math:`\sum_i(a_iJ_{oi}+\beta_i)` with the chord
+of :math:`|\cdot|` on the entry bounds keeps the correlation between the entries.
+
+**Rounding (Jacobian).** The same invariant: for every real feasible value of the nodes,
+the row is at most :math:`\Lambda\cdot w+c+\mathrm{err}` in exact arithmetic, with
+:math:`\mathrm{err}\ge0` accumulated upward. Each computed product :math:`\mathrm{fl}(PA^\top)`
+and :math:`\mathrm{fl}(\lambda a)` adds :math:`\gamma_n|P||A^\top|w_{\max}` or
+:math:`2u|\mathrm{fl}(\lambda a)|w_{\max}` (plus underflow terms), :math:`w_{\max}` the
+sound bound of the node's magnitude (:math:`|s|\le\max(|s_l|,|s_u|)`,
+:math:`|u|\le|s|_{\max}|v|_{\max}`); chord and line intercepts are fitted with outward
+rounding at the points above, so any float slope is valid.
 """
 
 from __future__ import annotations
@@ -110,7 +136,7 @@ def _pick(cands, mid, upper: bool):
     return take(s), take(b)
 
 
-def _pwl_lines(act, l, u, fp: Fp):
+def _pwl_lines(act, l, u, fp: Fp, alt: bool = False):
     """Lines for a piecewise-linear activation: candidate slopes = piece slopes and chord."""
     dt = fp.dtype
     ll, lh = image_interval(act, l, l, fp)
@@ -133,6 +159,8 @@ def _pwl_lines(act, l, u, fp: Fp):
         ups.append((s, bu))
         los.append((s, bl))
     mid = 0.5 * l + 0.5 * u
+    if alt:  # the lower line parallel to the chord (DeepPoly's other choice)
+        return _pick(ups, mid, True) + los[-1]
     return _pick(ups, mid, True) + _pick(los, mid, False)
 
 
@@ -160,7 +188,7 @@ def _smooth_lines(act, l, u, fp: Fp):
     return up + lo
 
 
-def _lines(act, l, u, fp: Fp):
+def _lines(act, l, u, fp: Fp, alt: bool = False):
     r"""``(a_up, b_up, a_lo, b_lo)``: lines valid on :math:`[l,u]` for each neuron.
 
     Where an end is not finite the lines are the constants :math:`\pm\infty` (the
@@ -169,7 +197,7 @@ def _lines(act, l, u, fp: Fp):
     fin = jnp.isfinite(l) & jnp.isfinite(u)
     l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
     if act.slopes is not None:
-        au, bu, al, bl = _pwl_lines(act, l0, u0, fp)
+        au, bu, al, bl = _pwl_lines(act, l0, u0, fp, alt)
     else:
         au, bu, al, bl = _smooth_lines(act, l0, u0, fp)
     return (jnp.where(fin, au, 0.0), jnp.where(fin, bu, jnp.inf),
@@ -268,3 +296,322 @@ def jacobian_backward(layers, act, pre, fp: Fp, batch_shape):
         r = round_up(jnp.abs(dm) * Yr + dr * (jnp.abs(Ym) + Yr) + (2 * fp.u) * jnp.abs(m), fp, 8)
         Ym, Yr = mr_affine(m, r, A.T, None, fp)
     return clean(round_down(Ym - Yr, fp), round_up(Ym + Yr, fp))
+
+
+# -- linear relaxation of the backward pass (Jacobian graph) -----------------------------------
+
+
+def _deriv_lines(act, l, u, fp: Fp):
+    r"""``(a_up, b_up, a_lo, b_lo)``: lines in z with :math:`a^{lo}z+b^{lo}\le s\le
+    a^{up}z+b^{up}` for every :math:`s\in\partial\varrho(z)`, :math:`z\in[l,u]`.
+
+    Piecewise-linear :math:`\varrho`: :math:`\varrho'` is piecewise constant, so a line minus
+    it is piecewise linear and its extremes are at l, u and at the kinks inside, where the
+    hull of both one-sided values (and the kink value) is used (:func:`deriv_interval` at
+    those points); the candidate slopes are 0 and, per kink k inside, jump/(k-l) and
+    jump/(u-k) (for ReLU on l<0<u: the lines through (l,0),(0,1) and (0,0),(u,1)).
+    Smooth :math:`\varrho`: the constants :math:`[d_{lo},d_{hi}]`.
+    """
+    dt = fp.dtype
+    fin = jnp.isfinite(l) & jnp.isfinite(u)
+    dl, du = _clarke_interval(act, l, u, fp)
+    zero = jnp.zeros_like(l)
+    if act.slopes is None or not act.kinks:
+        return zero, du, zero, dl
+    l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
+    on = jnp.ones(l.shape, bool)
+    pts = [(l0, l0) + tuple(deriv_interval(act, l0, l0, fp)) + (on,),
+           (u0, u0) + tuple(deriv_interval(act, u0, u0, fp)) + (on,)]
+    slopes = [zero]
+    for i, k in enumerate(act.kinks):
+        klo, khi = scalar_hull(k, fp)
+        klo_a, khi_a = jnp.full(l.shape, klo, dt), jnp.full(l.shape, khi, dt)
+        inside = (khi_a >= l0) & (klo_a <= u0)
+        # at the kink: the chosen value and both one-sided slopes (the Clarke set)
+        dkl, dkh = deriv_interval(act, klo_a, khi_a, fp)
+        for sv in act.slopes[i:i + 2]:
+            slo, shi = scalar_hull(float(sv), fp)
+            dkl, dkh = jnp.minimum(dkl, slo), jnp.maximum(dkh, shi)
+        pts.append((klo_a, khi_a, dkl, dkh, inside))
+        jump = float(act.slopes[i + 1]) - float(act.slopes[i])
+        strict = (l0 < klo) & (khi < u0)
+        slopes.append(jnp.where(strict, jump / jnp.where(strict, klo - l0, 1.0), 0.0).astype(dt))
+        slopes.append(jnp.where(strict, jump / jnp.where(strict, u0 - khi, 1.0), 0.0).astype(dt))
+    ups, los = [], []
+    for s in slopes:
+        bu, bl = _intercepts(s, pts, fp)
+        ups.append((s, bu))
+        los.append((s, bl))
+    mid = 0.5 * l0 + 0.5 * u0
+    au, bu = _pick(ups, mid, True)
+    al, bl = _pick(los, mid, False)
+    # the constant lines [dl, du] are always valid (also for non-finite ends)
+    return (jnp.where(fin, au, 0.0), jnp.where(fin, bu, du),
+            jnp.where(fin, al, 0.0), jnp.where(fin, bl, dl))
+
+
+def _clarke_interval(act, l, u, fp: Fp):
+    r"""Enclosure of the Clarke derivative :math:`\partial\varrho(z)`, :math:`z\in[l,u]`:
+    :func:`deriv_interval` and, at every kink in :math:`[l,u]`, both one-sided slopes."""
+    dl, du = deriv_interval(act, l, u, fp)
+    if act.slopes is None:
+        return dl, du
+    for i, k in enumerate(act.kinks):
+        klo, khi = scalar_hull(k, fp)
+        inside = (khi >= l) & (klo <= u)
+        for sv in act.slopes[i:i + 2]:
+            slo, shi = scalar_hull(float(sv), fp)
+            dl = jnp.where(inside, jnp.minimum(dl, slo), dl)
+            du = jnp.where(inside, jnp.maximum(du, shi), du)
+    return dl, du
+
+
+def _relax_err(M, wmax, fp: Fp):
+    r"""Bound of :math:`|(\mathrm{fl}(\lambda a)-\lambda a)w|` summed over a row, :math:`|w|\le
+    w_{\max}`: :math:`2u|M|w_{\max}+2\,\mathrm{tiny}(1+\sum w_{\max})` with M the computed
+    products."""
+    return round_up(2.0 * fp.u * _absmv_up(M, wmax, fp)
+                    + 2.0 * fp.tiny * (1.0 + sum_up(wmax, fp)), fp, 3)
+
+
+def _apply_lines(lam, au, bu, al, bl, wmax, fp: Fp):
+    r"""Relax :math:`\Lambda y` by lines in w: returns (D, t, err) with :math:`\Lambda y\le Dw+t
+    +\mathrm{err}` (rows of :math:`\Lambda`)."""
+    n = lam.shape[-1]
+    D = jnp.where(lam >= 0, lam * au, lam * al)
+    t = (jnp.matmul(jnp.maximum(lam, 0.0), bu, precision=HIGHEST)
+         + jnp.matmul(jnp.minimum(lam, 0.0), bl, precision=HIGHEST))
+    e = round_up(_dot_err(lam, jnp.maximum(jnp.abs(bu), jnp.abs(bl)), fp, 2 * n + 1)
+                 + _relax_err(D, wmax, fp), fp, 2)
+    return D, t, e
+
+
+def _add_c(c, t, fp: Fp):
+    """``c + t`` and the bound of its rounding error."""
+    return c + t, round_up(2.0 * fp.u * (jnp.abs(c) + jnp.abs(t)) + 2.0 * fp.tiny, fp, 3)
+
+
+def _through_affine(lam, A, b, wmax, fp: Fp):
+    r""":math:`\Lambda(Aw+b)=\mathrm{fl}(\Lambda A)w+\mathrm{fl}(\Lambda b)+\text{err}` for
+    :math:`|w|\le w_{\max}` (b may be None)."""
+    n = lam.shape[-1]
+    new = jnp.matmul(lam, A, precision=HIGHEST)
+    v = _absmv_up(A, wmax, fp)
+    ct = None
+    if b is not None:
+        ct = jnp.matmul(lam, b, precision=HIGHEST)
+        v = round_up(v + jnp.abs(b), fp)
+    e = round_up(_dot_err(lam, v, fp, n + 1)
+                 + (4 * n + 8) * fp.tiny * (1.0 + sum_up(wmax, fp)), fp, 2)
+    return new, ct, e
+
+
+def _product_planes(sl, su, vl, vu, fp: Fp):
+    r"""Per neuron, lines in v with :math:`a^{lo}v+g^{lo}\le sv\le a^{up}v+g^{up}` for all
+    :math:`s\in[s_l,s_u]`, :math:`v\in[v_l,v_u]`: ``(a_up, g_up, a_lo, g_lo)``.
+
+    :math:`sv\le\max(s_lv,s_uv)`, convex in v, so its chord over :math:`[v_l,v_u]` is above
+    it; its intercept is fitted at :math:`v_l,v_u` with outward rounding (likewise the chord
+    of the concave :math:`\min(s_lv,s_uv)` below). This is the McCormick envelope of
+    :math:`sv` with s eliminated over its interval. Where v is known exactly the caller uses
+    :math:`u=vs` instead (exact in s).
+    """
+    w = vu - vl
+    ok = jnp.isfinite(w) & (w > 0)
+    hi_l, hi_u = jnp.maximum(sl * vl, su * vl), jnp.maximum(sl * vu, su * vu)
+    lo_l, lo_u = jnp.minimum(sl * vl, su * vl), jnp.minimum(sl * vu, su * vu)
+    wd = jnp.where(ok, w, 1.0)
+    a_up = jnp.where(ok, (hi_u - hi_l) / wd, sl)
+    a_lo = jnp.where(ok, (lo_u - lo_l) / wd, sl)
+    on = jnp.ones(sl.shape, bool)
+    # every product above is within one rounding of the exact one
+    pts_up = [(vl, vl, hi_l, round_up(hi_l, fp), on), (vu, vu, hi_u, round_up(hi_u, fp), on)]
+    pts_lo = [(vl, vl, round_down(lo_l, fp), lo_l, on), (vu, vu, round_down(lo_u, fp), lo_u, on)]
+    g_up, _ = _intercepts(a_up, pts_up, fp)
+    _, g_lo = _intercepts(a_lo, pts_lo, fp)
+    sfix = sl == su  # u = s v exactly
+    zero = jnp.zeros_like(sl)
+    return (jnp.where(sfix, sl, a_up), jnp.where(sfix, zero, g_up),
+            jnp.where(sfix, sl, a_lo), jnp.where(sfix, zero, g_lo))
+
+
+def _jac_upper(P, c, err, m: int, ctx, vb):
+    r"""Upper bounds of the rows of :math:`Pv_m+c+\mathrm{err}` (:math:`v_{-1}=J^\top`).
+
+    Back-substitution through the backward pass :math:`v_{k-1}=A_k^\top u_k`,
+    :math:`u_k=s_k\odot v_k` (:func:`_product_planes`, or :math:`u_k=v_ks_k` exactly where
+    :math:`v_k` is known), :math:`s_k=\varrho'(z_k)` (lines in :math:`z_k`, collected as
+    coefficients :math:`C_k`), then through the forward network from :math:`z_{L-2}` down to
+    x with the lines of the activation, adding :math:`C_k` at :math:`z_k`, and the box. The
+    rows come in equal groups (``ctx["groups"]``) that relax differently: :math:`s` of the
+    last hidden layer by the lines of :func:`_deriv_lines` or by the constants
+    :math:`[s_l,s_u]`; the activation by the lines of :func:`_lines` or with the lower line
+    parallel to the chord. Every group is sound; the caller keeps the smallest bound.
+    """
+    layers, fp = ctx["layers"], ctx["fp"]
+    nh = len(layers) - 1
+    ng = len(ctx["groups"])
+    size = P.shape[0] // ng
+
+    def grouped(lam, which, k, wmax):
+        """_apply_lines with each row group's own lines (row-wise line arrays)."""
+        var = [ctx[which][k][grp[which]] for grp in ctx["groups"]]
+        au, bu, al, bl = (jnp.concatenate([jnp.broadcast_to(v[i], (size,) + v[i].shape)
+                                           for v in var]) for i in range(4))
+        n = lam.shape[-1]
+        D = jnp.where(lam >= 0, lam * au, lam * al)
+        t = jnp.sum(jnp.maximum(lam, 0.0) * bu + jnp.minimum(lam, 0.0) * bl, axis=-1)
+        bmax = jnp.max(jnp.maximum(jnp.abs(bu), jnp.abs(bl)), axis=0)
+        e = round_up(_dot_err(lam, bmax, fp, 2 * n + 1) + _relax_err(D, wmax, fp), fp, 2)
+        return D, t, e
+
+    C = {}
+    for k in range(m + 1, nh):
+        vl, vu = vb[k]
+        lam, _, e = _through_affine(P, layers[k][0].T, None, ctx["umax"](vb, k), fp)
+        err = round_up(err + e, fp)
+        if k < nh - 1:  # u_k = s_k v_k by lines in v_k
+            a_up, g_up, a_lo, g_lo = ctx["planes"][k]
+            n = lam.shape[-1]
+            P = jnp.where(lam >= 0, lam * a_up, lam * a_lo)
+            t = (jnp.matmul(jnp.maximum(lam, 0.0), g_up, precision=HIGHEST)
+                 + jnp.matmul(jnp.minimum(lam, 0.0), g_lo, precision=HIGHEST))
+            vmax = jnp.maximum(jnp.abs(vl), jnp.abs(vu))
+            e = round_up(_dot_err(lam, jnp.maximum(jnp.abs(g_up), jnp.abs(g_lo)), fp, 2 * n + 1)
+                         + _relax_err(P, vmax, fp), fp, 2)
+            c, ec = _add_c(c, t, fp)
+            err = round_up(err + e + ec, fp, 2)
+            continue
+        # last hidden layer: v is the row of A_L, u = v s exactly, s by lines in z
+        Q = lam * vl
+        Ck, t2, e2 = grouped(Q, "slines", k, ctx["zmax"][k])
+        c, ec2 = _add_c(c, t2, fp)
+        err = round_up(err + _relax_err(Q, ctx["smax"][k], fp) + e2 + ec2, fp, 3)
+        C[k] = Ck
+    # forward network: coefficient lam on z_k, k = nh - 1 .. 0
+    lam = C[nh - 1]
+    for k in range(nh - 1, -1, -1):
+        A, b = layers[k]
+        new, ct, e = _through_affine(lam, A, b, ctx["hmax"][k], fp)
+        c, ec = _add_c(c, ct, fp)
+        err = round_up(err + e + ec, fp, 2)
+        lam = new
+        if k > 0:
+            D, t, e = grouped(lam, "lines", k - 1, ctx["zmax"][k - 1])
+            c, ec = _add_c(c, t, fp)
+            err = round_up(err + e + ec, fp, 2)
+            lam = D
+            if k - 1 in C:
+                lam = D + C[k - 1]
+                err = round_up(err + _relax_err(lam, ctx["zmax"][k - 1], fp), fp)
+    ym, yr = mr_affine(ctx["xm"], ctx["xr"], lam, c, fp)
+    return round_up((ym + yr) + err, fp, 2)
+
+
+def _vb_interval(layers, act, pre, fp: Fp):
+    """Interval enclosures of the backward vectors v_k (k = 0 .. L-2) of one box, one row per
+    output: v_{L-2} = A_L rows exactly, v_{k-1} = A_k^T (s_k * v_k) in center/radius form."""
+    nh = len(layers) - 1
+    Y = layers[-1][0]
+    vb = {nh - 1: (Y, Y)}
+    Ym, Yr = Y, jnp.zeros_like(Y)
+    for k in range(nh - 1, 0, -1):
+        dl, du = _clarke_interval(act, pre[k][0], pre[k][1], fp)
+        dm, dr = midrad(dl, du, fp)
+        mm = dm * Ym
+        r = round_up(jnp.abs(dm) * Yr + dr * (jnp.abs(Ym) + Yr) + (2 * fp.u) * jnp.abs(mm), fp, 8)
+        Ym, Yr = mr_affine(mm, r, layers[k][0].T, None, fp)
+        vb[k - 1] = clean(round_down(Ym - Yr, fp), round_up(Ym + Yr, fp))
+    return vb
+
+
+def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp):
+    """Linear Jacobian enclosure of one box, intersected with ``J0``; and the bound of
+    ``sum_i |J_oi|`` per output (inf where ``norm_row`` is False)."""
+    nh = len(layers) - 1
+    dt = fp.dtype
+    xm, xr = midrad(lo, hi, fp)
+    ctx = {"layers": layers, "fp": fp, "xm": xm, "xr": xr, "lines": [], "zmax": [],
+           "hmax": [jnp.maximum(jnp.abs(lo), jnp.abs(hi))], "smax": [], "sint": []}
+    for k in range(nh):
+        l, u = pre[k]
+        ctx["lines"].append((_lines(act, l, u, fp), _lines(act, l, u, fp, True)))
+        ctx["zmax"].append(jnp.maximum(jnp.abs(l), jnp.abs(u)))
+        hl, hu = image_interval(act, l, u, fp)
+        ctx["hmax"].append(jnp.maximum(jnp.abs(hl), jnp.abs(hu)))
+        sl, su = _clarke_interval(act, l, u, fp)
+        ctx["sint"].append((sl, su))
+        ctx["smax"].append(jnp.maximum(jnp.abs(sl), jnp.abs(su)))
+    l, u = pre[nh - 1]
+    sl, su = ctx["sint"][nh - 1]
+    zero = jnp.zeros_like(sl)
+    ctx["slines"] = {nh - 1: (_deriv_lines(act, l, u, fp), (zero, su, zero, sl))}
+    # row groups: (relaxation of s in the last hidden layer, lower lines of the activation)
+    ctx["groups"] = [{"slines": a, "lines": b} for b in (0, 1) for a in (0, 1)]
+
+    def umax(vb, k):
+        vl, vu = vb[k]
+        return round_up(ctx["smax"][k] * jnp.maximum(jnp.abs(vl), jnp.abs(vu)), fp)
+
+    ctx["umax"] = umax
+    vb_all = _vb_interval(layers, act, pre, fp)
+
+    def rows(n, m, vb):
+        """Upper bounds of v_m (J^T for m = -1) and of -v_m: both relaxations, the min."""
+        eye = jnp.eye(n, dtype=dt)
+        ng = len(ctx["groups"])
+        P = jnp.concatenate([eye, -eye] * ng)
+        up = _jac_upper(P, jnp.zeros(2 * n * ng, dt), jnp.zeros(2 * n * ng, dt), m, ctx, vb)
+        up = jnp.min(jnp.where(jnp.isnan(up), jnp.inf, up).reshape(ng, 2 * n), axis=0)
+        return clean(-up[n:], up[:n])
+
+    def per_output(o):
+        vb = {k: (v[0][o], v[1][o]) for k, v in vb_all.items()}
+        ctx["planes"] = {}
+        for k in range(nh - 2, -1, -1):
+            vb[k] = meet_intervals(vb[k], rows(layers[k + 1][0].shape[1], k, vb))
+            ctx["planes"][k] = _product_planes(*ctx["sint"][k], *vb[k], fp)
+        Jl, Ju = meet_intervals((J0[0][o], J0[1][o]), rows(lo.shape[-1], -1, vb))
+        if not norm_row:
+            return Jl, Ju, jnp.asarray(jnp.inf, dt)
+        # sum_i |J_i| <= sum_i (a_i J_i + beta_i), chord of |.| on [Jl_i, Ju_i]
+        fin = jnp.isfinite(Jl) & jnp.isfinite(Ju)
+        w = Ju - Jl
+        a = jnp.where((w > 0) & fin, (Ju + Jl) / jnp.where(w > 0, w, 1.0), jnp.sign(Ju + Jl))
+        a = jnp.clip(a, -1.0, 1.0)
+        on = jnp.ones(Jl.shape, bool)
+        beta, _ = _intercepts(a, [(Jl, Jl, jnp.abs(Jl), jnp.abs(Jl), on),
+                                  (Ju, Ju, jnp.abs(Ju), jnp.abs(Ju), on)], fp)
+        c0 = sum_up(jnp.maximum(beta, 0.0), fp)
+        ng = len(ctx["groups"])
+        nb = _jac_upper(jnp.stack([a] * ng), jnp.stack([c0] * ng), jnp.zeros(ng, dt), -1, ctx,
+                        vb)
+        nb = jnp.min(jnp.where(jnp.isnan(nb), jnp.inf, nb))
+        return Jl, Ju, jnp.where(jnp.all(fin), nb, jnp.inf)
+
+    outs = [per_output(o) for o in range(layers[-1][0].shape[0])]
+    return (jnp.stack([q[0] for q in outs]), jnp.stack([q[1] for q in outs]),
+            jnp.stack([q[2] for q in outs]))
+
+
+def linear_jacobian(layers, act, lo, hi, pre, J0, fp: Fp, *, norm_row: bool = False):
+    r"""Jacobian enclosure by back-substitution through the backward pass, batched over boxes.
+
+    ``pre``: sound pre-activation bounds of the boxes; ``J0``: a sound enclosure (lo, hi) of
+    shape (..., N_L, N_0) to intersect with. Returns ``(J_lo, J_hi, S)`` with S (..., N_L) an
+    upper bound of :math:`\sum_i|J_{oi}|` on the box (inf unless ``norm_row``).
+    """
+    if len(layers) < 2:
+        return J0[0], J0[1], jnp.full(J0[0].shape[:-1], jnp.inf, fp.dtype)
+    batch = lo.shape[:-1]
+    flat = lambda a: a.reshape((-1,) + a.shape[len(batch):])  # noqa: E731
+    args = (flat(lo), flat(hi), [(flat(a), flat(b)) for a, b in pre], (flat(J0[0]), flat(J0[1])))
+    one = lambda a: _jac_single(layers, act, a[0], a[1], a[2], a[3], norm_row, fp)  # noqa: E731
+    # about 30 live (rows, width) coefficient matrices per box: chunk the boxes so that a
+    # batch of wide networks stays within about 1 GB
+    n_max = max(max(A.shape) for A, _ in layers)
+    per_box = 30 * 8 * n_max * (8 * n_max + 2)
+    chunk = max(1, int(2**30 // per_box))
+    num = args[0].shape[0]
+    out = jax.vmap(one)(args) if num <= chunk else jax.lax.map(one, args, batch_size=chunk)
+    return tuple(a.reshape(batch + a.shape[1:]) for a in out)

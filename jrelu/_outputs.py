@@ -39,7 +39,8 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["problem_growth", "noise_floor", "zero_network_reference", "ratio_meaning",
+__all__ = ["problem_growth", "noise_floor", "data_noise_floor", "zero_network_reference",
+           "ratio_meaning",
            "measure_local_error", "choose_epsilon", "wrap_global", "guarantee_line",
            "wrapped_errors", "plot_sample", "pointwise", "sweep_points",
            "network_local_measured", "plot_report", "print_table", "theorem_check"]
@@ -127,6 +128,31 @@ def noise_floor(problem, key, *, num_samples: int = 65536, method: str = "auto",
     var = max(0.0, (s2 - total * mean * mean) / max(1, total - 1))
     return {"value": mean, "method": "monte carlo: mean of (phi(X_T^xi) - u(xi))^2",
             "num_samples": int(total), "standard_error": math.sqrt(var / total), "what": what}
+
+
+def data_noise_floor(problem, data, t: float, key, *, num_samples: int = 65536) -> dict:
+    r"""The noise floor :math:`\mathbb E(y-u(t,x))^2` of a training data stream
+    ``data(key, n) -> (x, y)`` whose targets have conditional mean :math:`u(t,x)`
+    (:func:`jrelu.pde.feynman_kac_data` with any inputs and paths per point): the loss of
+    the exact u(t, ·). Monte Carlo over ``num_samples`` draws of the stream itself (chunks of
+    at most 2^20 numbers, key ``fold_in(key, i)``), with its standard error."""
+    sq = jax.jit(lambda k, n: (data(k, n)[1][:, 0] - problem.value(t, data(k, n)[0])) ** 2,
+                 static_argnums=1)
+    chunk = max(1, min(num_samples, 2**20 // max(1, problem.dim)))
+    total = s1 = s2 = 0.0
+    for i, start in enumerate(range(0, num_samples, chunk)):
+        n = min(chunk, num_samples - start)
+        e = np.asarray(sq(jax.random.fold_in(key, i), n), np.float64)
+        total += n
+        s1 += float(e.sum())
+        s2 += float((e * e).sum())
+    mean = s1 / total
+    var = max(0.0, (s2 - total * mean * mean) / max(1, total - 1))
+    return {"value": mean, "method": "monte carlo over the training data stream: mean of "
+                                     "(y - u(t, x))^2",
+            "num_samples": int(total), "standard_error": math.sqrt(var / total),
+            "what": "E(y - u(t, x))^2 over the training data (x, y): the loss of the exact "
+                    "u(t, .), below which the Feynman-Kac loss cannot go"}
 
 
 # -- the zero network, on the sweep's own points ---------------------------------------
@@ -597,16 +623,21 @@ def _plot_training_curve(ax, losses, floor: dict | None):
         if "horizon" in floor and "box" in floor:
             a, b = floor["box"]
             how += f"; t = {floor['horizon']:g}, ξ in [{a:g}, {b:g}]^d"
+        if floor.get("inputs") == "paths":
+            how += ", inputs at path ends"
+        if floor.get("target_paths", 1) > 1:
+            how += f", targets over {floor['target_paths']} paths"
+        how = "\n".join(textwrap.wrap(f"({how})", 60))
         ax.axhline(floor["value"], color="k", ls="--", lw=1.2,
-                   label=f"noise floor {floor['value']:.4g} ({how}): "
-                         r"$\mathbb{E}_\xi\,\mathrm{Var}\,\varphi(X_t^\xi)$" "\n"
+                   label=f"noise floor {floor['value']:.4g} = "
+                         r"$\mathbb{E}\,(y-u(t,x))^2$" f"\n{how}\n"
                          "the loss of the exact solution; no network can go lower")
         hi = float(np.quantile(losses, 0.995)) if len(losses) > 10 else float(losses.max())
         lo = min(float(m.min()), floor["value"])
         ax.set_ylim(lo * 0.97, max(hi * 1.05, floor["value"] * 1.1))
     ax.set_yscale("log")
     ax.set_xlabel("training step")
-    ax.set_ylabel(r"loss: batch mean of $(N(\xi)-\varphi(X_t^\xi))^2$")
+    ax.set_ylabel(r"loss: batch mean of $(N(x)-y)^2$, targets $y$")
     ax.set_title("training: noisy Feynman–Kac targets (flat = at the noise floor)",
                  fontsize=10)
     ax.grid(True, which="major", alpha=0.3)

@@ -32,9 +32,26 @@ looser. Rounding: the coefficient matrices are floats, and the real identity
 |h|_{\max}`; these terms, those of the products with the slopes and of the intercept sums
 go into a nonnegative error, rounded upward and added at the end; a line's intercept is
 rounded outward from enclosures of :math:`\varrho` at the points above, so a line with a
-rounded slope is still valid. The :math:`D^N` enclosure then uses these tighter
-pre-activation intervals (fewer unstable neurons) and intersects the interval products
-formed from the input side and from the output side with the interval method's.
+rounded slope is still valid.
+
+**Linear relaxation of the backward pass** (``method="linear"``). The Jacobian row of
+output o is :math:`v_0` in :math:`v_{L-1}=A_L^\top e_o`, :math:`u_k=s_k\odot v_k`,
+:math:`v_{k-1}=A_k^\top u_k`, :math:`s_k\in\partial\varrho(z_k)`. Each entry :math:`\pm
+e_i^\top v_0` is bounded by back-substitution through this graph (RecurJac; Shi et al.
+2022): the product :math:`s v` on :math:`[s_l,s_u]\times[v_l,v_u]` by the chord in v of
+:math:`\max(s_lv,s_uv)` or :math:`\min(s_lv,s_uv)`; in the last hidden layer, where v is a
+constant row of :math:`A_L`, :math:`s_k` by lines in :math:`z_k` valid for every Clarke
+derivative on :math:`[l,u]` (both one-sided slopes at a kink) or by its interval, and with
+two choices of the activation's lower lines, the smallest result kept; the coefficients on
+the :math:`z_k` are then back-substituted through the forward network as above. The
+intervals of the intermediate :math:`v_k` come from the same back-substitution, nearest the
+output first. The result is intersected with the interval products formed from the input
+side and from the output side on the linear pre-activation bounds and with the interval
+method's enclosure, so it is never looser. For :math:`\|\cdot\|_\infty`
+(:func:`lipschitz_bound`) one more row per output,
+:math:`\sum_i|J_{oi}|\le\sum_i(a_iJ_{oi}+\beta_i)` with the chord of :math:`|\cdot|` on the
+entry bounds, is back-substituted as a whole, which keeps the correlation between the
+entries. Every product and sum is accounted for as in the forward back-substitution.
 
 **Kinks: exact versus floating-point pre-activations.** :func:`jrelu.limiting_jacobians`
 and :func:`jrelu.kink_report` decide kinks on the floating-point pre-activations at a
@@ -156,7 +173,7 @@ from ._interval import (
     scalar_hull,
     sum_up,
 )
-from ._linear_bounds import jacobian_backward, linear_forward, meet_intervals
+from ._linear_bounds import jacobian_backward, linear_forward, linear_jacobian, meet_intervals
 from .activations import Activation, relu
 from .network import Network
 
@@ -328,8 +345,15 @@ def derivative_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
     for, so ``J_lo <= D^NΦ(x) <= J_hi`` entrywise for every real x in the box
     (``method="interval"``). With ``method="linear"`` (the default) the pre-activation
     intervals come from linear bound propagation (:func:`realize_bounds`), so fewer
-    neurons are unstable, and the result is the intersection of the products formed
-    from the input side and from the output side with the interval method's enclosure.
+    neurons are unstable, and each entry is also bounded by back-substitution through a
+    linear relaxation of the backward pass (module docstring),
+
+    .. math::
+        \pm J_{oi}\le\max_{x\in[\ell,h]}\Bigl(\Lambda x+\sum_k C_kz_k(x)\Bigr)+c
+        +\varepsilon,
+
+    intersected with the products formed from the input side and from the output side
+    and with the interval method's enclosure, so it is never looser.
     On a zero-width box at a kink it contains every limiting Jacobian (and the chosen
     :math:`D^N`), since it encloses :math:`D\varrho` over the whole pre-activation
     interval, both one-sided slopes included.
@@ -401,6 +425,10 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
       subbox :math:`B'` of the cover made by ``splits`` (the box itself by default). :math:`\|M\|_p`
       bounds :math:`\|D^N\Phi(x)\|_p` at every x of the box, and by the a.e. argument in
       the module docstring it is a Lipschitz constant on the box.
+      For p = inf with ``method="linear"`` the bound is also at most
+      :math:`\max_o\sum_i(a_iJ_{oi}+\beta_i)`, the chord of :math:`|\cdot|` on each
+      entry's enclosure back-substituted as one row (module docstring), which keeps the
+      correlation between the entries.
 
     For p = 2 the spectral norms are bounded by
     :math:`\min(\|M\|_F,\sqrt{\|M\|_1\|M\|_\infty})` (rigorous, not the exact spectral
@@ -519,11 +547,18 @@ def _realize_linear_jit(layers, lo, hi, act):
     return _linear_pre(layers, act, lo, hi, rounding_model(lo.dtype))[0][-1]
 
 
+def _linear_jacobian_rows(layers, act, lo, hi, fp, norm_row):
+    """D^N enclosure by the linear relaxation of the backward pass (intersected with the
+    interval products), and per output an upper bound of sum_i |J_oi| (inf unless norm_row)."""
+    pre, pre_int = _linear_pre(layers, act, lo, hi, fp)
+    J0 = _linear_jacobian(layers, act, pre, pre_int, fp, lo.shape[:-1])
+    return linear_jacobian(layers, act, lo, hi, pre, J0, fp, norm_row=norm_row)
+
+
 @functools.partial(jax.jit, static_argnums=(3,))
 def _derivative_linear_jit(layers, lo, hi, act):
-    fp = rounding_model(lo.dtype)
-    pre, pre_int = _linear_pre(layers, act, lo, hi, fp)
-    return _linear_jacobian(layers, act, pre, pre_int, fp, lo.shape[:-1])
+    Jl, Jh, _ = _linear_jacobian_rows(layers, act, lo, hi, rounding_model(lo.dtype), False)
+    return Jl, Jh
 
 
 def _bisect(lo, hi, splits: int):
@@ -546,13 +581,21 @@ def _bisect(lo, hi, splits: int):
 def _box_lipschitz_split_jit(layers, lo, hi, act, p, splits, method):
     fp = rounding_model(lo.dtype)
     slo, shi = _bisect(lo, hi, splits)
-    jac = _derivative_bounds_jit if method == "interval" else _derivative_linear_jit
     # the largest bound over a cover of the box bounds ||D^N|| on all of it; the box
     # itself is a cover too (so splitting is never looser, rounding included)
-    Jl, Jh = jac(layers, jnp.concatenate([lo[..., None, :], slo], axis=-2),
-                 jnp.concatenate([hi[..., None, :], shi], axis=-2), act)
+    alo = jnp.concatenate([lo[..., None, :], slo], axis=-2)
+    ahi = jnp.concatenate([hi[..., None, :], shi], axis=-2)
+    if method == "interval":
+        Jl, Jh = _derivative_bounds_jit(layers, alo, ahi, act)
+    else:
+        Jl, Jh, rows = _linear_jacobian_rows(layers, act, alo, ahi, fp, p == "inf")
     norms = opnorm_up(jnp.maximum(jnp.abs(Jl), jnp.abs(Jh)), p, fp)
+    if method != "interval" and p == "inf":  # max_o sum_i |J_oi| <= max_o rows_o
+        norms = jnp.minimum(norms, jnp.max(rows, axis=-1))
     best = jnp.minimum(norms[..., 0], jnp.max(norms[..., 1:], axis=-1))
+    if splits:  # the unsplit bound exactly as computed without splits (batch shapes change
+        # the summation order of the batched products, hence the last bit)
+        best = jnp.minimum(best, _box_lipschitz_split_jit(layers, lo, hi, act, p, 0, method))
     return jnp.minimum(best, _global_lipschitz_jit(layers, act, p))
 
 

@@ -178,6 +178,11 @@ class TrainingConfig(_Section):
     checkpoint_every: int = _key(1000, minimum=1, doc="steps between checkpoints")
     log_every: int | None = _key(None, minimum=1, doc="steps between progress lines "
                                                       "[steps/20]")
+    target_paths: int = _key(1, minimum=1, doc="Feynman–Kac paths per training point, "
+                                               "averaged in its target")
+    antithetic_targets: bool = _key(False, doc="those paths in pairs (Z, −Z)")
+    normalize: bool = _key(False, doc="train in standardized coordinates (inputs and "
+                                      "targets), folded into the first and last layer")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -197,6 +202,9 @@ class AveragingConfig(_Section):
     moment_matching: bool = _key(False, doc="whiten the draws: exact first and second "
                                             "moments (paths > d; ≥ 2d if antithetic)")
     enlarge: float = _key(0.0, minimum=0.0, doc="train on [a − enlarge, b + enlarge]^d")
+    inputs: str = _key("box", choices=("box", "paths"),
+                       doc="training inputs: ξ on the box, or the ends X_τ^ξ of paths of the "
+                           "first τ (where the averaging network evaluates the network)")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -536,6 +544,10 @@ def _check_cross(cfg: RunConfig, source) -> RunConfig:
             _fail(source, "optimizer.milestones", f"must be increasing, got "
                                                   f"{list(opt.milestones)}")
         cfg = dataclasses.replace(cfg, training=tr, optimizer=opt)
+        if tr.antithetic_targets and tr.target_paths % 2:
+            _fail(source, "training.target_paths", f"must be even with "
+                                                   f"training.antithetic_targets (pairs Z, −Z), "
+                                                   f"got {tr.target_paths}")
         av, prob = cfg.averaging, cfg.problem
         if av.tau > 0:
             if not av.tau < prob.T:

@@ -28,6 +28,7 @@ This module is internal to the ``jrelu`` command; it is not part of the library'
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.util
 import json
@@ -43,7 +44,8 @@ import numpy as np
 from .config import RunConfig
 
 __all__ = ["RunError", "run_experiment", "output_folder", "make_optimizer", "fingerprint",
-           "train_learning", "training_horizon_box", "average_learned", "sweep_sampler",
+           "train_learning", "training_horizon_box", "training_inputs", "training_data", "Scales",
+           "average_learned", "sweep_sampler", "noise_floor_as_trained",
            "run_sweep", "solve_constructive",
            "solve_global", "square_bound", "mc_average", "describe_problem", "loss_curve",
            "theorem_check", "plot_report", "print_table", "versions"]
@@ -129,12 +131,19 @@ def fingerprint(cfg: RunConfig) -> str:
                                   "optimizer", "constructive")}
     tr = d.get("training") or {}
     keep["training"] = {k: tr.get(k) for k in ("steps", "batch_size", "checkpoint_every")}
+    if tr.get("target_paths", 1) != 1 or tr.get("antithetic_targets", False):
+        keep["training"].update(target_paths=tr.get("target_paths"),
+                                antithetic_targets=tr.get("antithetic_targets"))
+    if tr.get("normalize", False):
+        keep["training"]["normalize"] = True
     # keys added after 0.2 enter only when not at their defaults (old checkpoints resume)
     if isinstance(keep.get("network"), dict) and keep["network"].get("members") == 1:
         keep["network"] = {k: v for k, v in keep["network"].items() if k != "members"}
     av = d.get("averaging") or {}
     if av.get("tau", 0.0) > 0 or av.get("enlarge", 0.0) > 0:
         keep["averaging"] = {k: av.get(k) for k in ("tau", "enlarge")}
+        if av.get("inputs", "box") != "box":
+            keep["averaging"]["inputs"] = av["inputs"]
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 
@@ -216,6 +225,8 @@ def train_learning(cfg: RunConfig, problem, key, out, *, fresh: bool = False,
         opt_state = opt.init(jax.tree_util.tree_map(lambda *a: jnp.stack(a),
                                                     *ensemble_members(net, members=members)))
     k_train = jax.random.fold_in(key, 1)
+    data, scales = training_data(cfg, problem, jax.random.fold_in(key, 30))
+    loss_unit = 1.0 if scales is None else scales.output_std ** 2  # to the targets' units
     state = _TrainState(net=net, opt_state=opt_state)
     ckpt = os.path.join(out, "checkpoint.npz")
     fp = fingerprint(cfg)
@@ -227,6 +238,12 @@ def train_learning(cfg: RunConfig, problem, key, out, *, fresh: bool = False,
         t = problem.T if horizon is None else horizon
         a, b = problem.box if box is None else box
         split = f"; learning u({t:g}, ·) on [{a:g}, {b:g}]^{problem.dim}"
+        if training_inputs(cfg) == "paths":
+            split = (f"; learning u({t:g}, ·) at X_τ^ξ (τ = {problem.T - t:g}), "
+                     f"ξ ~ U([{a:g}, {b:g}]^{problem.dim})")
+    if tr.target_paths > 1:
+        split += (f"; targets averaged over {tr.target_paths} "
+                  f"{'antithetic ' if tr.antithetic_targets else ''}paths per point")
     nparams = members * num_params(init(jax.random.key(0), widths, dtype=dtype))
     _say(verbose, f"training: widths {widths}{ens} ({nparams} parameters), "
                   f"{steps} steps × batch {batch}, {cfg.optimizer.name} with "
@@ -239,9 +256,10 @@ def train_learning(cfg: RunConfig, problem, key, out, *, fresh: bool = False,
         state.net, hist = solve_learning(problem, state.net, optimizer=opt,
                                          steps=nxt - state.step, batch_size=batch, key=k_train,
                                          opt_state=state.opt_state, start_step=state.step,
-                                         members=members, horizon=horizon, box=box)
+                                         members=members, data=data)
         state.opt_state = hist.opt_state
-        state.losses = np.concatenate([state.losses, np.asarray(hist.loss, np.float64)])
+        state.losses = np.concatenate([state.losses, loss_unit * np.asarray(hist.loss,
+                                                                            np.float64)])
         state.kinks = np.concatenate([state.kinks, np.asarray(hist.kinks, np.int64)])
         state.step = nxt
         now = time.perf_counter() - t0
@@ -259,6 +277,8 @@ def train_learning(cfg: RunConfig, problem, key, out, *, fresh: bool = False,
             last_log = state.step
     losses = state.losses
     net = state.net if members == 1 else ensemble_average(state.net, members=members)
+    if scales is not None:
+        net = scales.fold(net)
     info = {"steps": steps, "batch_size": batch, "widths": list(widths),
             "members": members, "horizon": problem.T if horizon is None else horizon,
             "box": list(problem.box if box is None else box),
@@ -266,8 +286,75 @@ def train_learning(cfg: RunConfig, problem, key, out, *, fresh: bool = False,
             "seconds": state.seconds_before + time.perf_counter() - t0,
             "resumed_from_step": start_step,
             "final_loss": float(losses[-max(1, steps // 100):].mean()),
-            "kinks_hit": int(state.kinks.sum())}
+            "kinks_hit": int(state.kinks.sum()),
+            "target_paths": tr.target_paths, "antithetic_targets": tr.antithetic_targets}
+    if scales is not None:
+        info["normalized"] = scales.to_dict()
     return net, losses, info
+
+
+@dataclasses.dataclass(frozen=True)
+class Scales:
+    r"""The standardization of ``[training] normalize``: the network is trained on
+    :math:`((x-m)/s,\,(y-\mu)/\varsigma)` and returned as
+    :math:`x\mapsto\mu+\varsigma\,R\Phi((x-m)/s)`, an affine map of each side folded into
+    the first and the last layer (:func:`jrelu.compose`), so it is again a ReLU network whose
+    :math:`D^N` is :math:`\varsigma\,D^N\Phi\,\mathrm{diag}(1/s)` by the chain rule."""
+
+    input_mean: tuple
+    input_std: tuple
+    output_mean: float
+    output_std: float
+
+    def fold(self, net):
+        from .network import Network, compose
+
+        dt = net.dtype
+        inv = 1.0 / np.asarray(self.input_std)
+        inner = Network([(jnp.asarray(np.diag(inv), dt),
+                          jnp.asarray(-np.asarray(self.input_mean) * inv, dt))])
+        outer = Network([(jnp.asarray([[self.output_std]], dt),
+                          jnp.asarray([self.output_mean], dt))])
+        return compose(outer, compose(net, inner))
+
+    def to_dict(self) -> dict:
+        return {"input_mean": [min(self.input_mean), max(self.input_mean)],
+                "input_std": [min(self.input_std), max(self.input_std)],
+                "output_mean": self.output_mean, "output_std": self.output_std,
+                "what": "training in standardized coordinates (x - m)/s, (y - mu)/sigma; "
+                        "ranges of m and s over the coordinates"}
+
+
+def training_data(cfg: RunConfig, problem, key, *, pilot: int = 16384):
+    """The learning solver's data stream and, with ``[training] normalize``, its
+    :class:`Scales` (per-coordinate mean and standard deviation of ``pilot`` inputs, mean and
+    standard deviation of their targets, drawn with ``key``); ``(data, None)`` otherwise."""
+    from .pde import feynman_kac_data
+
+    horizon, box = training_horizon_box(cfg, problem)
+    tr = cfg.training
+    data = feynman_kac_data(problem, dtype=jnp.dtype(cfg.dtype), horizon=horizon, box=box,
+                            inputs=training_inputs(cfg), paths=tr.target_paths,
+                            antithetic=tr.antithetic_targets)
+    if not tr.normalize:
+        return data, None
+    x, y = (np.asarray(a, np.float64) for a in data(key, pilot))
+    scales = Scales(tuple(float(v) for v in x.mean(0)), tuple(float(v) for v in x.std(0)),
+                    float(y.mean()), float(y.std()))
+    return _standardized(data, scales), scales
+
+
+@functools.lru_cache(maxsize=16)
+def _standardized(data, scales: Scales):
+    """``data`` in the standardized coordinates of ``scales`` (cached: one compiled program)."""
+    m, inv = np.asarray(scales.input_mean), 1.0 / np.asarray(scales.input_std)
+    mu, sig = scales.output_mean, scales.output_std
+
+    def data_std(key, batch_size):
+        x, y = data(key, batch_size)
+        return (x - m.astype(x.dtype)) * inv.astype(x.dtype), (y - mu) / sig
+
+    return data_std
 
 
 def training_horizon_box(cfg: RunConfig, problem):
@@ -279,6 +366,13 @@ def training_horizon_box(cfg: RunConfig, problem):
     if av is not None and av.enlarge > 0:
         box = (problem.box[0] - av.enlarge, problem.box[1] + av.enlarge)
     return horizon, box
+
+
+def training_inputs(cfg: RunConfig) -> str:
+    """The learning solver's training inputs: ``"paths"`` (the ends of paths of the first τ)
+    when ``averaging.inputs`` says so and τ > 0, else ``"box"``."""
+    av = cfg.averaging
+    return "paths" if av is not None and av.tau > 0 and av.inputs == "paths" else "box"
 
 
 def average_learned(cfg: RunConfig, problem, net, key, *, verbose: bool = True):
@@ -296,7 +390,8 @@ def average_learned(cfg: RunConfig, problem, net, key, *, verbose: bool = True):
                   f"equivalent widths {avg.widths}, stored {avg.num_params} numbers")
     return avg, {"tau": av.tau, "paths": av.paths, "antithetic": av.antithetic,
                  "moment_matching": av.moment_matching,
-                 "enlarge": av.enlarge, "base_widths": list(net.widths),
+                 "enlarge": av.enlarge, "inputs": training_inputs(cfg),
+                 "base_widths": list(net.widths),
                  "members": cfg.network.members, "dense_widths": list(avg.widths),
                  "stored_numbers": avg.num_params}
 
@@ -503,16 +598,28 @@ def plot_report(path, report: dict, pointwise, losses, problem, *, wrap_points=N
 
 def noise_floor_as_trained(cfg: RunConfig, problem, key) -> dict:
     """The noise floor of the learning solver's loss as it trains: targets at time T − τ
-    (``[averaging] tau``), ξ on the box it trains on (``enlarge``); closed form or Monte
-    Carlo (key ``fold_in(key, 20)``), see :func:`jrelu._outputs.noise_floor`."""
+    (``[averaging] tau``), inputs on the box it trains on (``enlarge``) or at the ends of
+    paths (``inputs``), targets averaged over ``training.target_paths``; the closed form
+    or Monte Carlo (key ``fold_in(key, 20)``), see :func:`jrelu._outputs.noise_floor`, or
+    Monte Carlo over the data stream itself (:func:`jrelu._outputs.data_noise_floor`)."""
     from . import _outputs
+    from .pde import feynman_kac_data
 
-    horizon_box = globals().get("training_horizon_box")
-    horizon, box = horizon_box(cfg, problem) if horizon_box else (None, None)
-    trained = dataclasses.replace(problem, T=problem.T if horizon is None else horizon,
-                                  box=problem.box if box is None else tuple(box))
-    floor = _outputs.noise_floor(trained, jax.random.fold_in(key, 20), dtype=jnp.dtype(cfg.dtype))
-    return {**floor, "horizon": trained.T, "box": list(trained.box)}
+    horizon, box = training_horizon_box(cfg, problem)
+    t = problem.T if horizon is None else horizon
+    box = problem.box if box is None else tuple(box)
+    inputs, tr = training_inputs(cfg), cfg.training
+    key = jax.random.fold_in(key, 20)
+    if inputs == "box" and tr.target_paths == 1:
+        trained = dataclasses.replace(problem, T=t, box=box)
+        floor = _outputs.noise_floor(trained, key, dtype=jnp.dtype(cfg.dtype))
+    else:
+        data = feynman_kac_data(problem, dtype=jnp.dtype(cfg.dtype), horizon=horizon, box=box,
+                                inputs=inputs, paths=tr.target_paths,
+                                antithetic=tr.antithetic_targets)
+        floor = _outputs.data_noise_floor(problem, data, t, key)
+    return {**floor, "horizon": t, "box": list(box), "inputs": inputs,
+            "target_paths": tr.target_paths}
 
 
 def _honest_outputs(cfg: RunConfig, problem, net, sampler, report: dict, key, xs, out, losses,

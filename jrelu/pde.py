@@ -569,7 +569,8 @@ def make_problem(name: str, **params) -> Problem:
 
 
 def feynman_kac_data(problem: Problem, *, dtype=None, horizon: float | None = None,
-                     box: tuple[float, float] | None = None) -> Callable:
+                     box: tuple[float, float] | None = None, inputs: str = "box",
+                     paths: int = 1, antithetic: bool = False) -> Callable:
     r"""The Beck et al. data stream ``data(key, batch_size) -> (xi, y)``.
 
     .. math::
@@ -582,6 +583,20 @@ def feynman_kac_data(problem: Problem, *, dtype=None, horizon: float | None = No
     :math:`t=T-\tau` and a larger box serve the semigroup split
     :math:`u(T,x)=\mathbb E[u(T-\tau,X_\tau^x)]` (:class:`AveragingNetwork`): the learned
     :math:`u(T-\tau,\cdot)` is then evaluated at :math:`X_\tau^x`, which leaves the box.
+    With ``inputs="paths"`` the inputs are exactly those points: :math:`\zeta=X_{T-t}^\xi`,
+    the end of a path of the first :math:`T-t` started at :math:`\xi`, and
+    :math:`y=\varphi(X_t^\zeta)`; the regression then learns :math:`u(t,\cdot)` in
+    :math:`L^2` of the law of :math:`X_{T-t}^\xi`, and by Jensen's inequality
+
+    .. math::
+        \mathbb E_\xi\bigl|\mathbb E[N(X_{T-t}^\xi)\mid\xi]-u(T,\xi)\bigr|^2
+        \le\mathbb E\bigl|N(X_{T-t}^\xi)-u(t,X_{T-t}^\xi)\bigr|^2,
+
+    so the averaging network's error on the box is at most the training error.
+    With ``paths`` = K > 1 the target is the mean over K independent paths from the same
+    input, :math:`y=\frac1K\sum_{k=1}^K\varphi(X_t^{\xi,(k)})` (antithetic pairs
+    :math:`(Z,-Z)` if ``antithetic``): the same conditional mean u(t, ξ) with a smaller
+    variance, at the cost of K evaluations of φ (no extra network evaluations).
     Pure and jit-traceable. The same arguments return the same function object, so
     :func:`jrelu.train` reuses its compiled program across training segments.
 
@@ -590,6 +605,10 @@ def feynman_kac_data(problem: Problem, *, dtype=None, horizon: float | None = No
       dtype: the float dtype of the samples (default: JAX's default float dtype).
       horizon: the time t of the targets, 0 < t ≤ T (default T).
       box: ``(a, b)`` with a < b, the training interval (default ``problem.box``).
+      inputs: ``"box"`` (ξ uniform on the box, the default) or ``"paths"`` (the inputs are
+        :math:`X_{T-t}^\xi`; needs t < T).
+      paths: K ≥ 1, Feynman–Kac paths per input averaged in the target (default 1).
+      antithetic: draw the K paths in pairs (Z, −Z) (K even).
 
     Returns:
       ``data(key, batch_size)`` returning ``xi`` of shape ``(batch_size, d)`` and ``y`` of
@@ -597,8 +616,10 @@ def feynman_kac_data(problem: Problem, *, dtype=None, horizon: float | None = No
 
     Raises:
       TypeError: ``problem`` is not a :class:`Problem`, ``dtype`` not a float dtype, or
-        ``horizon`` or an end of ``box`` not a number.
-      ValueError: ``horizon`` not in (0, T], or ``box`` not a pair with a < b.
+        ``horizon`` or an end of ``box`` not a number, or ``inputs`` not a string.
+      ValueError: ``horizon`` not in (0, T], ``box`` not a pair with a < b, ``inputs``
+        not ``"box"``/``"paths"`` (``"paths"`` with t = T), ``paths`` < 1, or an odd
+        ``paths`` with ``antithetic``.
 
     Example:
       >>> p = jrelu.pde.HeatSquare(dim=3, T=0.1)
@@ -609,6 +630,13 @@ def feynman_kac_data(problem: Problem, *, dtype=None, horizon: float | None = No
       ...     jax.random.key(0), 64)
       >>> bool(xi.min() >= -1.0), bool(xi.max() <= 2.0), bool(xi.min() < 0.0)
       (True, True, True)
+      >>> zeta, _ = jrelu.pde.feynman_kac_data(p, horizon=0.05, inputs="paths")(
+      ...     jax.random.key(0), 64)
+      >>> bool(zeta.min() < 0.0), bool(zeta.max() > 1.0)
+      (True, True)
+      >>> _, y8 = jrelu.pde.feynman_kac_data(p, paths=8, antithetic=True)(jax.random.key(0), 4)
+      >>> y8.shape
+      (4, 1)
 
     References:
       Beck, Becker, Grohs, Jaafari, Jentzen (2018),
@@ -616,7 +644,28 @@ def feynman_kac_data(problem: Problem, *, dtype=None, horizon: float | None = No
     """
     _check_problem("problem", problem)
     horizon, box = _horizon_box(problem, horizon, box)
-    return _feynman_kac_data(problem, _checks.default_float_dtype(dtype), horizon, box)
+    inputs = _check_inputs(inputs, horizon)
+    paths, antithetic = _check_target_paths(paths, antithetic)
+    return _feynman_kac_data(problem, _checks.default_float_dtype(dtype), horizon, box, inputs,
+                             paths, antithetic)
+
+
+def _check_target_paths(paths, antithetic):
+    """``paths`` ≥ 1 and ``antithetic`` checked (``paths`` even when antithetic)."""
+    paths = _checks.size("paths", paths)
+    antithetic = _checks.boolean("antithetic", antithetic)
+    if antithetic and paths % 2:
+        raise ValueError(f"paths must be even with antithetic=True (pairs Z, −Z), got {paths}")
+    return paths, antithetic
+
+
+def _check_inputs(inputs, horizon) -> str:
+    """``inputs`` checked: ``"paths"`` needs a horizon shorter than T (not None)."""
+    inputs = _checks.one_of("inputs", inputs, ("box", "paths"))
+    if inputs == "paths" and horizon is None:
+        raise ValueError('inputs="paths" needs a horizon t < T (the inputs are the ends of '
+                         'paths of the first T − t), got t = T')
+    return inputs
 
 
 def _horizon_box(problem, horizon, box):
@@ -640,7 +689,11 @@ def _horizon_box(problem, horizon, box):
 
 
 @functools.lru_cache(maxsize=64)
-def _feynman_kac_data(problem: Problem, dtype, horizon=None, box=None) -> Callable:
+def _feynman_kac_data(problem: Problem, dtype, horizon=None, box=None,
+                      inputs: str = "box", paths: int = 1, antithetic: bool = False) -> Callable:
+    if paths > 1 or inputs == "paths":
+        return _feynman_kac_data_general(problem, dtype, horizon, box, inputs, paths,
+                                         antithetic)
     if horizon is None and box is None:
         def data(key, batch_size):
             k_xi, k_path = jax.random.split(key)
@@ -661,10 +714,34 @@ def _feynman_kac_data(problem: Problem, dtype, horizon=None, box=None) -> Callab
     return data_split
 
 
+def _feynman_kac_data_general(problem, dtype, horizon, box, inputs, paths, antithetic):
+    """The data stream with inputs at the ends of paths and/or targets averaged over paths."""
+    t = problem.T if horizon is None else horizon
+    a, b = problem.box if box is None else box
+    draws = paths // 2 if antithetic else paths
+
+    def data(key, batch_size):
+        k_xi, k_first, k_path = jax.random.split(key, 3)
+        x = jax.random.uniform(k_xi, (batch_size, problem.dim), dtype, a, b)
+        if inputs == "paths":
+            s0, c0 = problem.scale_shift(jax.random.normal(k_first, x.shape, dtype),
+                                         t=problem.T - t)
+            x = s0 * x + c0
+        z = jax.random.normal(k_path, (draws, *x.shape), dtype)
+        if antithetic:
+            z = jnp.concatenate([z, -z])
+        s, c = problem.scale_shift(z, t=t)
+        return x, jnp.mean(problem.phi(s * x + c), axis=0)[:, None]
+
+    return data
+
+
 def solve_learning(problem: Problem, net: Network, *, optimizer, steps: int, batch_size: int,
                    key, activation: Activation = _RELU, count_kinks: bool = True,
                    opt_state=None, start_step: int = 0, members: int = 1,
-                   horizon: float | None = None, box: tuple[float, float] | None = None):
+                   horizon: float | None = None, box: tuple[float, float] | None = None,
+                   inputs: str = "box", paths: int = 1, antithetic: bool = False,
+                   data: Callable | None = None):
     r"""Train ``net`` on :func:`feynman_kac_data` with :func:`jrelu.train` (MSE loss).
 
     .. math::
@@ -702,14 +779,23 @@ def solve_learning(problem: Problem, net: Network, *, optimizer, steps: int, bat
       members: M ≥ 1, the number of ensemble members in ``net``.
       horizon: the time t of the targets, 0 < t ≤ T (default T).
       box: the training interval ``(a, b)`` (default ``problem.box``).
+      inputs: ``"box"`` or ``"paths"``, the training inputs (:func:`feynman_kac_data`).
+      paths: K, Feynman–Kac paths per input averaged in the target (default 1).
+      antithetic: the K paths in pairs (Z, −Z).
+      data: a data stream ``data(key, batch_size) -> (x, y)`` (shapes ``(batch_size, d)``
+        and ``(batch_size, 1)``) to train on instead of :func:`feynman_kac_data` (for
+        example one in standardized coordinates); then ``horizon``, ``box``, ``inputs``,
+        ``paths`` and ``antithetic`` must be left at their defaults. Pass the same function
+        object to every segment of a run, so the compiled program is reused.
 
     Returns:
       ``(net, history)``: the trained network and its :class:`jrelu.TrainHistory`.
 
     Raises:
       TypeError: ``problem`` is not a :class:`Problem`, ``net`` not a Network, or
-        ``members`` not an integer.
-      ValueError: the network does not map :math:`\mathbb R^d` to :math:`\mathbb R`
+        ``members`` not an integer, or ``data`` not callable.
+      ValueError: ``data`` together with ``horizon``/``box``/``inputs``/``paths``/
+        ``antithetic``; the network does not map :math:`\mathbb R^d` to :math:`\mathbb R`
         (:math:`\mathbb R^M` for an ensemble, which must be block-diagonal), or an invalid
         ``steps``/``batch_size``/``start_step``/``members``/``horizon``/``box``.
 
@@ -738,8 +824,17 @@ def solve_learning(problem: Problem, net: Network, *, optimizer, steps: int, bat
 
     _check_problem("problem", problem)
     members = _checks.size("members", members)
-    data = feynman_kac_data(problem, dtype=net.dtype if isinstance(net, Network) else None,
-                            horizon=horizon, box=box)
+    if data is None:
+        data = feynman_kac_data(problem,
+                                dtype=net.dtype if isinstance(net, Network) else None,
+                                horizon=horizon, box=box, inputs=inputs, paths=paths,
+                                antithetic=antithetic)
+    elif not callable(data):
+        raise TypeError(f"data must be a callable data(key, batch_size) -> (x, y), got "
+                        f"{type(data).__name__}")
+    elif (horizon, box, inputs, paths, antithetic) != (None, None, "box", 1, False):
+        raise ValueError("data: pass either a data stream or horizon/box/inputs/paths/"
+                         "antithetic (they describe the default stream), not both")
     if members == 1:
         _check_scalar_network(net, problem)
         return train(net, data, optimizer=optimizer, steps=steps, batch_size=batch_size,

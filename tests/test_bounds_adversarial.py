@@ -318,3 +318,55 @@ def test_soak_random_networks(dtype):
         x0 = np.asarray([0.0, 0.0], dtype)
         for m in METHODS:
             _check_kink_soundness(net, x0, m, min_jacobians=1, values=True)
+
+
+# -- the constants of the backward-pass relaxation (product planes, derivative lines) ---------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backward_relaxation_constants_are_exact_bounds(dtype):
+    """The planes of u = s v (s in [sl, su], v in [vl, vu]) and the lines of the ReLU
+    derivative in z hold in exact rational arithmetic at every corner, at sampled points
+    and, for the derivative, at the kink with both one-sided values: non-dyadic ends, mixed
+    signs, magnitudes 1e-6 .. 1e6, zero-width intervals, so that the outward-rounded
+    intercepts (not the slopes) carry the guarantee."""
+    import jax
+
+    from jrelu._interval import rounding_model
+    from jrelu._linear_bounds import _deriv_lines, _product_planes
+
+    fp = rounding_model(dtype)
+    t = _np(dtype)
+    rng = np.random.default_rng(0)
+    n = 64
+    scale = 10.0 ** rng.integers(-6, 7, n)
+    vl = (rng.uniform(-1, 1, n) * scale).astype(t)
+    vu = (vl + rng.uniform(0, 2, n) * scale * (rng.random(n) > 0.1)).astype(t)
+    sl = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(-0.3, 0.3, n)).astype(t)
+    su = np.where(rng.random(n) < 0.2, sl, sl + rng.uniform(0, 1.7, n)).astype(t)
+    a_up, g_up, a_lo, g_lo = (_fr(x) for x in jax.jit(
+        lambda *a: _product_planes(*a, fp))(sl, su, vl, vu))
+    for j in range(n):
+        S = [Fraction(float(sl[j])), Fraction(float(su[j]))]
+        V = [Fraction(float(vl[j])), Fraction(float(vu[j]))]
+        V += [V[0] + (V[1] - V[0]) * Fraction(k, 7) for k in range(1, 7)]
+        S += [S[0] + (S[1] - S[0]) * Fraction(k, 5) for k in range(1, 5)]
+        for s in S:
+            for v in V:
+                assert a_lo[j] * v + g_lo[j] <= s * v <= a_up[j] * v + g_up[j], (j, s, v)
+    # ReLU derivative: lines in z valid on [l, u] for every element of the Clarke set
+    l = (-rng.uniform(0, 1, n) * scale).astype(t)
+    u = (rng.uniform(0, 1, n) * scale).astype(t)
+    l[:4], u[:4] = 0.0, 0.0          # zero-width at the kink
+    l[4:8] = u[4:8]                  # zero-width off the kink
+    act = jrelu.ReLU(deriv_at_kink=0.5)
+    au, bu, al, bl = (_fr(x) for x in jax.jit(
+        lambda a, b: _deriv_lines(act, a, b, fp))(l, u))
+    for j in range(n):
+        L, U = Fraction(float(l[j])), Fraction(float(u[j]))
+        pts = [(z, [Fraction(int(z > 0))]) for z in (L, U) if z != 0]
+        if L <= 0 <= U:
+            pts.append((Fraction(0), [Fraction(0), Fraction(1, 2), Fraction(1)]))
+        for z, ss in pts:
+            for s in ss:
+                assert al[j] * z + bl[j] <= s <= au[j] * z + bu[j], (j, z, s)

@@ -242,6 +242,7 @@ def test_linear_equals_exact_on_a_stable_box(dtype):
     Jl, Jh = (v[0] for v in jrelu.derivative_bounds(net, (blo, bhi)))
     J = jrelu.derivative(net, x0)
     assert bool(jnp.all(jnp.abs(Jh - Jl) <= rel * (1 + jnp.abs(J))))
+    assert bool(jnp.all((Jl <= J) & (J <= Jh)))  # the Jacobian on the region, enclosed
 
 
 # -- the interval mode and batching ------------------------------------------------------------
@@ -374,3 +375,56 @@ def test_method_is_checked():
     with pytest.raises(ValueError, match="^method"):
         jrelu.certified_sup_error(net, lambda x: x[0], box, target_lipschitz=1.0,
                                   method="Linear")
+
+
+# -- the linear relaxation of the backward pass (Jacobian graph) -------------------------------
+
+
+def test_backward_relaxation_never_looser_than_interval_products():
+    """The D^N enclosure of the linear relaxation of the backward pass lies inside the
+    interval products on the linear pre-activation bounds (the enclosure before it)."""
+    from jrelu import bounds as B
+    from jrelu._interval import layer_arrays, rounding_model
+
+    net = net3(jnp.float64)
+    lo, hi = boxes(jax.random.key(5), 6, 2, jnp.float64)   # the shape of the tests above
+    fp = rounding_model(jnp.float64)
+
+    @jax.jit
+    def products(layers, lo, hi):
+        pre, pre_int = B._linear_pre(layers, jrelu.ReLU(), lo, hi, fp)
+        return B._linear_jacobian(layers, jrelu.ReLU(), pre, pre_int, fp, lo.shape[:-1])
+
+    pl, ph = products(layer_arrays(net, fp), lo, hi)
+    Jl, Jh = jrelu.derivative_bounds(net, (lo, hi))
+    assert bool(jnp.all((pl <= Jl) & (Jh <= ph)))
+    assert bool(jnp.any((pl < Jl) | (Jh < ph)))  # and strictly tighter somewhere
+
+
+# auto_LiRPA 0.7.1's CROWN bound, the exact maximum (region enumeration) and jrelu 0.2's
+# linear bound (interval products on linear pre-activation bounds) of max ||grad f||_1 on the
+# benchmark's 2-16-16-1 network, box centre +- r (float64)
+_BENCH_2_16_16_1 = {0.01: (2.051383382545786, 2.051383382545786, 2.0513833825458483),
+                    0.1: (2.330365655956687, 2.3288200784497803, 2.795802644609199),
+                    1.0: (13.162159861288307, 4.958542686470487, 20.44516658224469)}
+
+
+@pytest.mark.slow  # compiles lipschitz_bound for one more shape (about 5 s of CPU)
+def test_lipschitz_as_tight_as_auto_lirpa_crown_on_the_benchmark_net():
+    """lipschitz_bound(norm="inf") against stored auto_LiRPA CROWN bounds and exact values:
+    at most CROWN's bound up to rounding (1e-12 relative; CROWN ignores rounding), at least
+    the exact maximum, and well below the 0.2 linear bound on the larger boxes."""
+    from jrelu._bench_bounds import benchmark_cases
+
+    with jax.enable_x64(True):
+        cases = benchmark_cases(archs=((2, 16, 16, 1),), squared_norm=False)
+        net, c = cases[0][1], cases[0][2]
+        rs = np.array([r for *_, r in cases])
+        L = jrelu.lipschitz_bound(net, (c - rs[:, None], c + rs[:, None]), norm="inf")
+        Li = jrelu.lipschitz_bound(net, (c - rs[:, None], c + rs[:, None]), norm="inf",
+                                   method="interval")
+    for r, got, gi in zip(rs, np.asarray(L), np.asarray(Li)):
+        crown, exact, old = _BENCH_2_16_16_1[float(r)]
+        assert exact * (1 - 1e-12) <= got <= crown * (1 + 1e-12) and got <= gi
+        if r >= 0.1:
+            assert got < 0.9 * old

@@ -200,7 +200,8 @@ def test_typed_config_with_defaults_filled_in():
     assert list(d) == ["name", "seed", "dtype", "solver", "problem", "network", "optimizer",
                        "training", "averaging", "constructive", "sweep"]
     assert d["averaging"] == {"tau": 0.0, "paths": 128, "antithetic": True,
-                              "moment_matching": False, "enlarge": 0.0}  # off by default
+                              "moment_matching": False, "enlarge": 0.0,
+                              "inputs": "box"}  # off by default
     bs = jconfig.parse_config({"problem": {"name": "black_scholes_geometric", "dimension": 2,
                                            "volatility": [0.1, 0.2]},
                                "network": {"hidden": [4]},
@@ -297,5 +298,14 @@ def test_ensemble_and_averaging_keys():
     bs["sweep"] = {"sampler": "uniform_box"}
     bs["averaging"] = {"enlarge": 10.0}
     _fails(bs, "averaging.enlarge", "must be < problem.box[0] = 10")
+    _fails(_with("averaging", "inputs", "ends"), "averaging.inputs", "box")
+    raw = _base()
+    raw["training"].update(target_paths=3, antithetic_targets=True)
+    _fails(raw, "training.target_paths", "even with training.antithetic_targets")
+    raw["training"].update(target_paths=4)
+    raw["averaging"] = {"tau": 0.5, "inputs": "paths"}
+    cfg = jconfig.parse_config(raw, SRC)
+    assert (cfg.training.target_paths, cfg.training.antithetic_targets,
+            cfg.averaging.inputs) == (4, True, "paths")
     # the packaged configs parse
     jconfig.load_config(None)

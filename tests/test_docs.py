@@ -14,6 +14,7 @@ Needs the docs extra (``sphinx``, ``myst-nb``, ``furo``).
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -41,7 +42,15 @@ PAPERS = ("1905.04992", "2501.15646", "1709.05289", "1610.01145", "1602.04485", 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    """The built HTML site; fails with Sphinx's own messages if the build warns."""
+    """The built HTML site; fails with Sphinx's own messages if the build warns.
+
+    ``.ci/run`` builds the site with the same command (``-W --keep-going``, a failure stops
+    CI) just before the tests and names it in ``JRELU_TEST_DOCS_SITE``: then that build is
+    checked instead of a second, identical one."""
+    built = os.environ.get("JRELU_TEST_DOCS_SITE")
+    if built:
+        assert (Path(built) / "index.html").is_file(), f"JRELU_TEST_DOCS_SITE={built}: no site"
+        return Path(built)
     out = tmp_path_factory.mktemp("docs")
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
            "-d", str(out / "doctrees"), str(DOCS), str(out / "html")]

@@ -152,6 +152,66 @@ def test_fingerprint_keeps_old_configs_and_sees_the_new_training_keys():
     assert a != experiment.fingerprint(_cfg(network={"members": 2}))
     assert a != experiment.fingerprint(_cfg(averaging={"tau": 0.1}))
     assert a != experiment.fingerprint(_cfg(averaging={"enlarge": 0.5}))
+    split = experiment.fingerprint(_cfg(averaging={"tau": 0.1}))
+    assert split == experiment.fingerprint(_cfg(averaging={"tau": 0.1, "inputs": "box"}))
+    assert split != experiment.fingerprint(_cfg(averaging={"tau": 0.1, "inputs": "paths"}))
+    assert a == experiment.fingerprint(_cfg(averaging={"inputs": "paths"}))  # τ = 0: unused
+    assert a != experiment.fingerprint(_cfg(training={"target_paths": 2}))
+    assert a != experiment.fingerprint(_cfg(training={"normalize": True}))
+
+
+def test_scales_fold_is_exact_on_dyadic_data_at_kinks():
+    from helpers import dyadic_network, plant_kinks
+
+    rng = np.random.default_rng(3)
+    x = np.array([0.25, -0.5, 0.75])  # a standardized point, kinks of Φ planted there
+    net = plant_kinks(dyadic_network(rng, (3, 6, 5, 1)), x, rng)
+    sc = experiment.Scales((0.5, -1.25, 2.0), (0.25, 2.0, 4.0), 3.5, 8.0)
+    folded = sc.fold(net)
+    assert folded.widths == net.widths
+    m, s = np.array(sc.input_mean), np.array(sc.input_std)
+    xs = np.stack([x, x + 0.125, x - 0.375])
+    xo = xs * s + m  # the original points: kinks of the folded network at the first
+    np.testing.assert_array_equal(jrelu.realize(folded, xo), 3.5 + 8.0 * jrelu.realize(net, xs))
+    np.testing.assert_array_equal(jrelu.derivative(folded, xo),
+                                  8.0 * jrelu.derivative(net, xs) / s)
+    assert int(jrelu.kink_report(net, x[None]).point_counts[0]) > 0  # kinks really there
+
+
+def test_normalized_training_data_and_the_returned_network(tmp_path):
+    cfg = _cfg(dtype="float64", network={"hidden": [8], "members": 2},
+               training={"steps": 3, "batch_size": 16, "normalize": True, "target_paths": 2,
+                         "antithetic_targets": True},
+               averaging={"tau": 0.125, "paths": 4, "inputs": "paths"})
+    problem = cfg.problem.build()
+    data, sc = experiment.training_data(cfg, problem, jax.random.key(1))
+    assert data is experiment.training_data(cfg, problem, jax.random.key(1))[0]
+    x, y = data(jax.random.key(2), 20000)
+    np.testing.assert_allclose(np.mean(x, 0), 0.0, atol=0.05)
+    np.testing.assert_allclose(np.std(x, 0), 1.0, atol=0.05)
+    assert abs(float(jnp.mean(y))) < 0.05 and abs(float(jnp.std(y)) - 1.0) < 0.05
+    assert experiment.training_data(_cfg(), _cfg().problem.build(), jax.random.key(1))[1] \
+        is None
+    net, losses, info = experiment.train_learning(cfg, problem, jax.random.key(0), tmp_path,
+                                                  verbose=False)
+    sc0 = experiment.training_data(cfg, problem, jax.random.fold_in(jax.random.key(0), 30))[1]
+    assert net.widths == (3, 16, 1) and info["normalized"]["output_std"] == sc0.output_std
+    # the returned network is the trained one (in the checkpoint, standardized coordinates)
+    # averaged and folded: x -> mu + sigma R Phi((x - m)/s)
+    trained = jrelu.io.load_checkpoint(tmp_path / "checkpoint.npz").net
+    trained = jrelu.pde.ensemble_average(trained, members=2)
+    xs = problem.sample_box(jax.random.key(5), 256)
+    m, s = np.array(sc0.input_mean), np.array(sc0.input_std)
+    np.testing.assert_allclose(jrelu.realize(net, xs),
+                               sc0.output_mean + sc0.output_std
+                               * jrelu.realize(trained, (xs - m) / s), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(jrelu.derivative(net, xs),
+                               sc0.output_std * jrelu.derivative(trained, (xs - m) / s) / s,
+                               rtol=1e-12, atol=1e-12)
+    floor = experiment.noise_floor_as_trained(cfg, problem, jax.random.key(0))
+    assert floor["inputs"] == "paths" and floor["target_paths"] == 2
+    # the losses are in the targets' units: at least the noise floor, up to sampling
+    assert float(np.mean(losses)) > 0.5 * floor["value"]
 
 
 def test_ensemble_split_training_resumes_and_averages(tmp_path):

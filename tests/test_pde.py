@@ -525,6 +525,56 @@ def test_feynman_kac_data_horizon_and_enlarged_box():
         pde.feynman_kac_data(p, box=(1.0, 0.0))
 
 
+def test_feynman_kac_data_inputs_at_path_ends_and_targets_over_paths():
+    from jrelu import _outputs
+
+    p = pde.HeatSquare(dim=4, T=0.5)
+    t, tau, d = 0.375, 0.125, 4
+    # inputs X_τ^ξ = ξ + √(2τ) Z: mean 1/2, variance 1/12 + 2τ per coordinate
+    zeta, y = pde.feynman_kac_data(p, dtype=jnp.float64, horizon=t, inputs="paths")(
+        jax.random.key(1), 40000)
+    z = np.asarray(zeta)
+    se_mean, se_var = math.sqrt((1 / 12 + 2 * tau) / z.size), 0.02 * (1 / 12 + 2 * tau)
+    assert abs(z.mean() - 0.5) < 4 * se_mean and abs(z.var() - (1 / 12 + 2 * tau)) < se_var
+    # the noise floors of the streams against their closed forms, within 4 standard errors:
+    #   inputs at path ends, one path: E[8t‖ζ‖² + 8t²d], E‖ζ‖² = d(1/3 + 2τ);
+    #   K antithetic paths: the pair means are ‖x‖² + 2t‖Z‖², so Var = 4(2t)²d / K
+    cases = [(dict(horizon=t, inputs="paths"), 8 * t * d * (1 / 3 + 2 * tau) + 8 * t * t * d),
+             (dict(paths=8, antithetic=True), 16 * 0.25 * d / 8),
+             (dict(paths=4), (8 * 0.5 * d / 3 + 8 * 0.25 * d) / 4),
+             (dict(horizon=t, inputs="paths", paths=6, antithetic=True), 16 * t * t * d / 6)]
+    for kw, exact in cases:
+        data = pde.feynman_kac_data(p, dtype=jnp.float64, **kw)
+        assert data is pde.feynman_kac_data(p, dtype=jnp.float64, **kw)
+        fl = _outputs.data_noise_floor(p, data, kw.get("horizon", p.T), jax.random.key(2))
+        assert abs(fl["value"] - exact) < 4 * fl["standard_error"], (kw, fl, exact)
+    # the targets' conditional mean is u(t, ·): the mean residual is Monte-Carlo small
+    r = np.asarray(y[:, 0] - p.value(t, zeta))
+    assert abs(r.mean()) < 4 * r.std() / math.sqrt(len(r))
+    with pytest.raises(ValueError, match="inputs=\"paths\" needs a horizon"):
+        pde.feynman_kac_data(p, inputs="paths")
+    with pytest.raises(ValueError, match="inputs"):
+        pde.feynman_kac_data(p, horizon=t, inputs="ends")
+    with pytest.raises(TypeError, match="inputs"):
+        pde.feynman_kac_data(p, horizon=t, inputs=1)
+    with pytest.raises(ValueError, match="paths must be even"):
+        pde.feynman_kac_data(p, paths=3, antithetic=True)
+    with pytest.raises(ValueError, match="paths"):
+        pde.feynman_kac_data(p, paths=0)
+    with pytest.raises(TypeError, match="antithetic"):
+        pde.feynman_kac_data(p, paths=2, antithetic="yes")
+    net0 = jrelu.init(jax.random.key(0), (4, 4, 1), dtype=jnp.float64)
+    kw = dict(optimizer=optax.sgd(1e-3), steps=1, batch_size=4, key=jax.random.key(1))
+    with pytest.raises(TypeError, match="data must be a callable"):
+        pde.solve_learning(p, net0, data=[1, 2], **kw)
+    with pytest.raises(ValueError, match="data: pass either"):
+        pde.solve_learning(p, net0, data=pde.feynman_kac_data(p), paths=2, **kw)
+    a, _ = pde.solve_learning(p, net0, paths=2, antithetic=True, **kw)
+    b, _ = pde.solve_learning(p, net0, data=pde.feynman_kac_data(p, dtype=jnp.float64, paths=2,
+                                                                  antithetic=True), **kw)
+    np.testing.assert_array_equal(jrelu.flatten(a), jrelu.flatten(b))  # the same stream
+
+
 def test_solve_learning_ensemble_stays_parallel_and_segments_reproduce():
     p = pde.HeatSquare(dim=2, T=0.1)
     net0 = pde.ensemble_init(jax.random.key(0), (2, 8, 1), members=2, dtype=jnp.float64)

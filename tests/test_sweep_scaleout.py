@@ -55,6 +55,14 @@ def _untimed(d: dict, drop=()) -> dict:
     return d
 
 
+def _xla_flags(*extra: str) -> str:
+    """The inherited ``XLA_FLAGS`` (e.g. the test session's single-threaded XLA, conftest.py)
+    without any host device count, plus ``extra``."""
+    kept = [f for f in os.environ.get("XLA_FLAGS", "").split()
+            if not f.startswith("--xla_force_host_platform_device_count")]
+    return " ".join(kept + list(extra))
+
+
 def _run(script: str, env_extra=None, timeout=300) -> subprocess.CompletedProcess:
     env = dict(os.environ, **(env_extra or {}))
     return subprocess.run([PY, "-c", script], capture_output=True, text=True, env=env,
@@ -114,7 +122,7 @@ def test_multi_device_equals_single_device_exactly():
                 for dev, c in ((jax.devices()[:1], 97), (jax.devices()[:2], 4096), ("all", 97))]
         print(json.dumps(hard))
     """)
-    p = _run(script, {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    p = _run(script, {"XLA_FLAGS": _xla_flags("--xla_force_host_platform_device_count=4")})
     assert p.returncode == 0, p.stderr[-3000:]
     multi = json.loads(p.stdout.splitlines()[-2])
     hard = json.loads(p.stdout.splitlines()[-1])
@@ -154,8 +162,7 @@ def test_two_processes_equal_single_process_exactly():
                               **KW)
         print("REPORT " + r.to_json(indent=None))
     """)
-    env = dict(os.environ)
-    env.pop("XLA_FLAGS", None)
+    env = dict(os.environ, XLA_FLAGS=_xla_flags())  # one device per process
     procs = [subprocess.Popen([PY, "-c", script, str(i)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for i in range(2)]
     outs = []
