@@ -125,6 +125,17 @@ def _intercepts(s, pts, fp: Fp):
     return bu, bl
 
 
+def _candidate_lines(slopes, pts, fp: Fp):
+    """For each slope its upper and its lower line through the enclosed points ``pts``
+    (:func:`_intercepts`): two lists of ``(slope, intercept)``."""
+    ups, los = [], []
+    for s in slopes:
+        bu, bl = _intercepts(s, pts, fp)
+        ups.append((s, bu))
+        los.append((s, bl))
+    return ups, los
+
+
 def _pick(cands, mid, upper: bool):
     """The candidate line (slope, intercept) with the lowest (upper) / highest value at mid."""
     s = jnp.stack([c[0] for c in cands])
@@ -153,11 +164,7 @@ def _pwl_lines(act, l, u, fp: Fp, alt: bool = False):
     smin, smax = min(act.slopes), max(act.slopes)
     chord = jnp.clip(jnp.where(jnp.isfinite(chord), chord, 0.0), smin, smax).astype(dt)
     slopes = [jnp.full(l.shape, s, dt) for s in sorted(set(act.slopes))] + [chord]
-    ups, los = [], []
-    for s in slopes:
-        bu, bl = _intercepts(s, pts, fp)
-        ups.append((s, bu))
-        los.append((s, bl))
+    ups, los = _candidate_lines(slopes, pts, fp)
     mid = 0.5 * l + 0.5 * u
     if alt:  # the lower line parallel to the chord (DeepPoly's other choice)
         return _pick(ups, mid, True) + los[-1]
@@ -337,11 +344,7 @@ def _deriv_lines(act, l, u, fp: Fp):
         strict = (l0 < klo) & (khi < u0)
         slopes.append(jnp.where(strict, jump / jnp.where(strict, klo - l0, 1.0), 0.0).astype(dt))
         slopes.append(jnp.where(strict, jump / jnp.where(strict, u0 - khi, 1.0), 0.0).astype(dt))
-    ups, los = [], []
-    for s in slopes:
-        bu, bl = _intercepts(s, pts, fp)
-        ups.append((s, bu))
-        los.append((s, bl))
+    ups, los = _candidate_lines(slopes, pts, fp)
     mid = 0.5 * l0 + 0.5 * u0
     au, bu = _pick(ups, mid, True)
     al, bl = _pick(los, mid, False)
@@ -471,14 +474,8 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
         lam, _, e = _through_affine(P, layers[k][0].T, None, ctx["umax"](vb, k), fp)
         err = round_up(err + e, fp)
         if k < nh - 1:  # u_k = s_k v_k by lines in v_k
-            a_up, g_up, a_lo, g_lo = ctx["planes"][k]
-            n = lam.shape[-1]
-            P = jnp.where(lam >= 0, lam * a_up, lam * a_lo)
-            t = (jnp.matmul(jnp.maximum(lam, 0.0), g_up, precision=HIGHEST)
-                 + jnp.matmul(jnp.minimum(lam, 0.0), g_lo, precision=HIGHEST))
             vmax = jnp.maximum(jnp.abs(vl), jnp.abs(vu))
-            e = round_up(_dot_err(lam, jnp.maximum(jnp.abs(g_up), jnp.abs(g_lo)), fp, 2 * n + 1)
-                         + _relax_err(P, vmax, fp), fp, 2)
+            P, t, e = _apply_lines(lam, *ctx["planes"][k], vmax, fp)
             c, ec = _add_c(c, t, fp)
             err = round_up(err + e + ec, fp, 2)
             continue

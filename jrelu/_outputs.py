@@ -114,20 +114,28 @@ def noise_floor(problem, key, *, num_samples: int = 65536, method: str = "auto",
         return {"value": value, "method": "closed form: 8T d (a^2+ab+b^2)/3 + 8T^2 d",
                 "num_samples": None, "standard_error": 0.0, "what": what}
     k1, k2 = jax.random.split(key)
+    dt = np.dtype(_checks.default_float_dtype(dtype))
+    mean, se, total = _monte_carlo_mean(
+        lambda i, n: _squared_noise(problem, jax.random.fold_in(k1, i),
+                                    jax.random.fold_in(k2, i), n, dt), num_samples, d)
+    return {"value": mean, "method": "monte carlo: mean of (phi(X_T^xi) - u(xi))^2",
+            "num_samples": total, "standard_error": se, "what": what}
+
+
+def _monte_carlo_mean(draw, num_samples: int, dim: int):
+    """``(mean, standard error, n)`` of the values ``draw(i, n)`` returns for chunks
+    i = 0, 1, ... of n ≤ 2^20/dim samples each, ``num_samples`` in all (float64 sums)."""
     total = s1 = s2 = 0.0
-    chunk = max(1, min(num_samples, 2**20 // max(1, d)))
+    chunk = max(1, min(num_samples, 2**20 // max(1, dim)))
     for i, start in enumerate(range(0, num_samples, chunk)):
         n = min(chunk, num_samples - start)
-        e = np.asarray(_squared_noise(problem, jax.random.fold_in(k1, i),
-                                      jax.random.fold_in(k2, i), n,
-                                      np.dtype(_checks.default_float_dtype(dtype))), np.float64)
+        e = np.asarray(draw(i, n), np.float64)
         total += n
         s1 += float(e.sum())
         s2 += float((e * e).sum())
     mean = s1 / total
     var = max(0.0, (s2 - total * mean * mean) / max(1, total - 1))
-    return {"value": mean, "method": "monte carlo: mean of (phi(X_T^xi) - u(xi))^2",
-            "num_samples": int(total), "standard_error": math.sqrt(var / total), "what": what}
+    return mean, math.sqrt(var / total), int(total)
 
 
 def data_noise_floor(problem, data, t: float, key, *, num_samples: int = 65536) -> dict:
@@ -136,21 +144,16 @@ def data_noise_floor(problem, data, t: float, key, *, num_samples: int = 65536) 
     (:func:`jrelu.pde.feynman_kac_data` with any inputs and paths per point): the loss of
     the exact u(t, ·). Monte Carlo over ``num_samples`` draws of the stream itself (chunks of
     at most 2^20 numbers, key ``fold_in(key, i)``), with its standard error."""
-    sq = jax.jit(lambda k, n: (data(k, n)[1][:, 0] - problem.value(t, data(k, n)[0])) ** 2,
-                 static_argnums=1)
-    chunk = max(1, min(num_samples, 2**20 // max(1, problem.dim)))
-    total = s1 = s2 = 0.0
-    for i, start in enumerate(range(0, num_samples, chunk)):
-        n = min(chunk, num_samples - start)
-        e = np.asarray(sq(jax.random.fold_in(key, i), n), np.float64)
-        total += n
-        s1 += float(e.sum())
-        s2 += float((e * e).sum())
-    mean = s1 / total
-    var = max(0.0, (s2 - total * mean * mean) / max(1, total - 1))
+    def squared(k, n):
+        x, y = data(k, n)
+        return (y[:, 0] - problem.value(t, x)) ** 2
+
+    sq = jax.jit(squared, static_argnums=1)
+    mean, se, total = _monte_carlo_mean(lambda i, n: sq(jax.random.fold_in(key, i), n),
+                                        num_samples, problem.dim)
     return {"value": mean, "method": "monte carlo over the training data stream: mean of "
                                      "(y - u(t, x))^2",
-            "num_samples": int(total), "standard_error": math.sqrt(var / total),
+            "num_samples": total, "standard_error": se,
             "what": "E(y - u(t, x))^2 over the training data (x, y): the loss of the exact "
                     "u(t, .), below which the Feynman-Kac loss cannot go"}
 

@@ -44,7 +44,8 @@ import numpy as np
 from .config import RunConfig
 
 __all__ = ["RunError", "run_experiment", "output_folder", "make_optimizer", "fingerprint",
-           "train_learning", "training_horizon_box", "training_inputs", "training_data", "Scales",
+           "train_learning", "training_horizon_box", "training_inputs", "feynman_kac_stream",
+           "training_data", "Scales",
            "average_learned", "sweep_sampler", "noise_floor_as_trained",
            "run_sweep", "solve_constructive",
            "solve_global", "square_bound", "mc_average", "describe_problem", "loss_curve",
@@ -325,18 +326,25 @@ class Scales:
                         "ranges of m and s over the coordinates"}
 
 
-def training_data(cfg: RunConfig, problem, key, *, pilot: int = 16384):
-    """The learning solver's data stream and, with ``[training] normalize``, its
-    :class:`Scales` (per-coordinate mean and standard deviation of ``pilot`` inputs, mean and
-    standard deviation of their targets, drawn with ``key``); ``(data, None)`` otherwise."""
+def feynman_kac_stream(cfg: RunConfig, problem):
+    """The learning solver's Feynman–Kac data stream in the problem's coordinates
+    (:func:`jrelu.pde.feynman_kac_data` with the config's horizon, box, inputs and target
+    paths)."""
     from .pde import feynman_kac_data
 
     horizon, box = training_horizon_box(cfg, problem)
     tr = cfg.training
-    data = feynman_kac_data(problem, dtype=jnp.dtype(cfg.dtype), horizon=horizon, box=box,
+    return feynman_kac_data(problem, dtype=jnp.dtype(cfg.dtype), horizon=horizon, box=box,
                             inputs=training_inputs(cfg), paths=tr.target_paths,
                             antithetic=tr.antithetic_targets)
-    if not tr.normalize:
+
+
+def training_data(cfg: RunConfig, problem, key, *, pilot: int = 16384):
+    """The learning solver's data stream and, with ``[training] normalize``, its
+    :class:`Scales` (per-coordinate mean and standard deviation of ``pilot`` inputs, mean and
+    standard deviation of their targets, drawn with ``key``); ``(data, None)`` otherwise."""
+    data = feynman_kac_stream(cfg, problem)
+    if not cfg.training.normalize:
         return data, None
     x, y = (np.asarray(a, np.float64) for a in data(key, pilot))
     scales = Scales(tuple(float(v) for v in x.mean(0)), tuple(float(v) for v in x.std(0)),
@@ -603,7 +611,6 @@ def noise_floor_as_trained(cfg: RunConfig, problem, key) -> dict:
     or Monte Carlo (key ``fold_in(key, 20)``), see :func:`jrelu._outputs.noise_floor`, or
     Monte Carlo over the data stream itself (:func:`jrelu._outputs.data_noise_floor`)."""
     from . import _outputs
-    from .pde import feynman_kac_data
 
     horizon, box = training_horizon_box(cfg, problem)
     t = problem.T if horizon is None else horizon
@@ -614,10 +621,7 @@ def noise_floor_as_trained(cfg: RunConfig, problem, key) -> dict:
         trained = dataclasses.replace(problem, T=t, box=box)
         floor = _outputs.noise_floor(trained, key, dtype=jnp.dtype(cfg.dtype))
     else:
-        data = feynman_kac_data(problem, dtype=jnp.dtype(cfg.dtype), horizon=horizon, box=box,
-                                inputs=inputs, paths=tr.target_paths,
-                                antithetic=tr.antithetic_targets)
-        floor = _outputs.data_noise_floor(problem, data, t, key)
+        floor = _outputs.data_noise_floor(problem, feynman_kac_stream(cfg, problem), t, key)
     return {**floor, "horizon": t, "box": list(box), "inputs": inputs,
             "target_paths": tr.target_paths}
 
