@@ -39,10 +39,12 @@ lines in :math:`z_k` valid for the whole Clarke set (a line minus the piecewise-
 :math:`\varrho'` is piecewise linear: checked at l, u and at each kink with the hull of
 both one-sided values), or by the constants :math:`[s_l,s_u]`; the forward lower lines are
 the adaptive ones or those parallel to the chord: four groups of rows, the smallest bound
-kept. The coefficients collected on :math:`z_k` are added when the
-forward back-substitution (as above) reaches :math:`z_k`. The intervals of the
-:math:`v_k` are the interval products from the output side intersected with the bounds of
-:math:`\pm e_j^\top v_k` computed the same way (layer by layer, nearest the output first).
+kept (one group for a smooth activation, where the choices coincide). The outputs are
+independent and vmapped (one trace for all of them). The coefficients collected on
+:math:`z_k` are added when the forward back-substitution (as above) reaches :math:`z_k`.
+The intervals of the :math:`v_k` are the interval products from the output side
+intersected with the bounds of :math:`\pm e_j^\top v_k` computed the same way (layer by
+layer, nearest the output first).
 For :math:`\sum_i|J_{oi}|` one more row :math:`\sum_i(a_iJ_{oi}+\beta_i)` with the chord
 of :math:`|\cdot|` on the entry bounds keeps the correlation between the entries.
 
@@ -50,10 +52,17 @@ of :math:`|\cdot|` on the entry bounds keeps the correlation between the entries
 the row is at most :math:`\Lambda\cdot w+c+\mathrm{err}` in exact arithmetic, with
 :math:`\mathrm{err}\ge0` accumulated upward. Each computed product :math:`\mathrm{fl}(PA^\top)`
 and :math:`\mathrm{fl}(\lambda a)` adds :math:`\gamma_n|P||A^\top|w_{\max}` or
-:math:`2u|\mathrm{fl}(\lambda a)|w_{\max}` (plus underflow terms), :math:`w_{\max}` the
-sound bound of the node's magnitude (:math:`|s|\le\max(|s_l|,|s_u|)`,
+:math:`2u|\mathrm{fl}(\lambda a)|w_{\max}\le3u|\lambda|a_{\max}w_{\max}` (plus underflow
+terms; the latter joins the error of the intercept sum in one product with
+:math:`|\lambda|`, :func:`_lines_err`), :math:`w_{\max}` the sound bound of the node's
+magnitude (:math:`|s|\le\max(|s_l|,|s_u|)`,
 :math:`|u|\le|s|_{\max}|v|_{\max}`); chord and line intercepts are fitted with outward
 rounding at the points above, so any float slope is valid.
+
+**Compile time.** XLA's compile time grows with the number of kernels (each product and
+each reduction over a matrix is one), so every error term is one product with a shifted
+:math:`|M|` (:func:`_absmv_up`: no reductions over M), the per-row sums are elementwise
+sums, ``[A | b]`` is one product, and the choice among candidate lines is made by selects.
 """
 
 from __future__ import annotations
@@ -79,14 +88,18 @@ from ._interval import (
 
 
 def _absmv_up(M, v, fp: Fp):
-    r"""Upper bound of the exact :math:`|M|v` for M (R, n) and v (n,) >= 0."""
+    r"""Upper bound of the exact :math:`|M|v` for M (R, n) and v (n,) >= 0.
+
+    Computed as :math:`S=\mathrm{fl}(\mathrm{fl}(|M|+\mathrm{tiny})\,\mathrm{fl}(v+
+    \mathrm{tiny}))`: the shifted factors are at least the exact ones and normal numbers, so
+    no input is flushed; each of the n products and n sums loses at most a relative
+    :math:`u` and an absolute tiny (flushed result), hence :math:`|M|v\le(S+(2n+2)
+    \mathrm{tiny})(1+2\gamma_n)`. One product, no reduction over M (compile time).
+    """
     n = M.shape[-1]
     g = fp.gamma(n)
-    absM = jnp.abs(M)
-    S = jnp.matmul(absM, v, precision=HIGHEST)
-    scale = 1.0 + jnp.max(v) + jnp.max(absM)
-    alpha = round_up((4 * n + 8) * fp.tiny * scale, fp, 2)
-    return round_up((S + alpha) * (1.0 + 2.0 * g) + alpha, fp, 4)
+    S = jnp.matmul(jnp.abs(M) + fp.tiny, v + fp.tiny, precision=HIGHEST)
+    return round_up((S + (2 * n + 2) * fp.tiny) * (1.0 + 2.0 * g), fp, 3)
 
 
 def _dot_err(M, v, fp: Fp, n_terms: int | None = None):
@@ -138,16 +151,19 @@ def _candidate_lines(slopes, pts, fp: Fp):
 
 def _pick(cands, mid, upper: bool):
     """The candidate line (slope, intercept) with the lowest (upper) / highest value at mid."""
-    s = jnp.stack([c[0] for c in cands])
-    b = jnp.stack([c[1] for c in cands])
-    val = s * mid + b
-    val = jnp.where(jnp.isnan(val), jnp.inf if upper else -jnp.inf, val)
-    i = jnp.argmin(val, axis=0) if upper else jnp.argmax(val, axis=0)
-    take = lambda a: jnp.take_along_axis(a, i[None], axis=0)[0]  # noqa: E731
-    return take(s), take(b)
+    best = None
+    for s, b in cands:  # elementwise selects (the first best on ties, as argmin/argmax)
+        val = s * mid + b
+        val = jnp.where(jnp.isnan(val), jnp.inf if upper else -jnp.inf, val)
+        if best is None:
+            best = (s, b, val)
+            continue
+        better = val < best[2] if upper else val > best[2]
+        best = tuple(jnp.where(better, new, old) for new, old in zip((s, b, val), best))
+    return best[0], best[1]
 
 
-def _pwl_lines(act, l, u, fp: Fp, alt: bool = False):
+def _pwl_lines(act, l, u, fp: Fp, both: bool = False):
     """Lines for a piecewise-linear activation: candidate slopes = piece slopes and chord."""
     dt = fp.dtype
     ll, lh = image_interval(act, l, l, fp)
@@ -166,9 +182,10 @@ def _pwl_lines(act, l, u, fp: Fp, alt: bool = False):
     slopes = [jnp.full(l.shape, s, dt) for s in sorted(set(act.slopes))] + [chord]
     ups, los = _candidate_lines(slopes, pts, fp)
     mid = 0.5 * l + 0.5 * u
-    if alt:  # the lower line parallel to the chord (DeepPoly's other choice)
-        return _pick(ups, mid, True) + los[-1]
-    return _pick(ups, mid, True) + _pick(los, mid, False)
+    up = _pick(ups, mid, True)
+    if both:  # and with the lower line parallel to the chord (DeepPoly's other choice)
+        return up + _pick(los, mid, False), up + los[-1]
+    return up + _pick(los, mid, False)
 
 
 def _smooth_lines(act, l, u, fp: Fp):
@@ -195,8 +212,10 @@ def _smooth_lines(act, l, u, fp: Fp):
     return up + lo
 
 
-def _lines(act, l, u, fp: Fp, alt: bool = False):
-    r"""``(a_up, b_up, a_lo, b_lo)``: lines valid on :math:`[l,u]` for each neuron.
+def _lines(act, l, u, fp: Fp, both: bool = False):
+    r"""``(a_up, b_up, a_lo, b_lo)``: lines valid on :math:`[l,u]` for each neuron; with
+    ``both``, also the variant whose lower line is parallel to the chord (a pair of such
+    4-tuples; the same lines twice for smooth activations).
 
     Where an end is not finite the lines are the constants :math:`\pm\infty` (the
     back-substitution then yields NaN/inf, cleaned to the trivial bound and intersected).
@@ -204,11 +223,17 @@ def _lines(act, l, u, fp: Fp, alt: bool = False):
     fin = jnp.isfinite(l) & jnp.isfinite(u)
     l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
     if act.slopes is not None:
-        au, bu, al, bl = _pwl_lines(act, l0, u0, fp, alt)
+        out = _pwl_lines(act, l0, u0, fp, both)
     else:
-        au, bu, al, bl = _smooth_lines(act, l0, u0, fp)
-    return (jnp.where(fin, au, 0.0), jnp.where(fin, bu, jnp.inf),
-            jnp.where(fin, al, 0.0), jnp.where(fin, bl, -jnp.inf))
+        out = _smooth_lines(act, l0, u0, fp)
+        out = (out, out) if both else out
+
+    def fix(lines):
+        au, bu, al, bl = lines
+        return (jnp.where(fin, au, 0.0), jnp.where(fin, bu, jnp.inf),
+                jnp.where(fin, al, 0.0), jnp.where(fin, bl, -jnp.inf))
+
+    return tuple(fix(x) for x in out) if both else fix(out)
 
 
 # -- back-substitution -------------------------------------------------------------------------
@@ -226,25 +251,12 @@ def _backsub(layers, lines, zmax, hmax, m: int, xm, xr, fp: Fp):
     c = jnp.concatenate([b, -b], axis=0)
     err = jnp.zeros_like(c)
     for k in range(m - 1, -1, -1):
-        au, bu, al, bl = lines[k]
-        n = lam.shape[1]
-        D = jnp.where(lam >= 0, lam * au, lam * al)
-        t = (jnp.matmul(jnp.maximum(lam, 0.0), bu, precision=HIGHEST)
-             + jnp.matmul(jnp.minimum(lam, 0.0), bl, precision=HIGHEST))
-        e_t = _dot_err(lam, jnp.maximum(jnp.abs(bu), jnp.abs(bl)), fp, 2 * n + 1)
-        e_D = round_up(2.0 * fp.u * _absmv_up(D, zmax[k], fp)
-                  + 2.0 * fp.tiny * (1.0 + sum_up(zmax[k], fp)), fp, 3)
-        Ak, bk = layers[k]
-        lam_new = jnp.matmul(D, Ak, precision=HIGHEST)
-        ct = jnp.matmul(D, bk, precision=HIGHEST)
-        v = round_up(_absmv_up(Ak, hmax[k], fp) + jnp.abs(bk), fp)
-        # products of fl(D A_k) flushed to zero: at most (n + 1) tiny per entry, times |h|
-        e_A = round_up(_dot_err(D, v, fp, n + 1)
-                  + (4 * n + 8) * fp.tiny * (1.0 + sum_up(hmax[k], fp)), fp, 2)
+        D, t, e_D = _apply_lines(lam, *lines[k], zmax[k], fp)
+        lam, ct, e_A = _through_affine(D, *layers[k], hmax[k], fp)
         c_new = (c + t) + ct
         e_c = round_up(3.0 * fp.u * (jnp.abs(c) + jnp.abs(t) + jnp.abs(ct)) + 3.0 * fp.tiny, fp, 4)
-        err = round_up(err + e_t + e_D + e_A + e_c, fp, 5)
-        lam, c = lam_new, c_new
+        err = round_up(err + e_D + e_A + e_c, fp, 4)
+        c = c_new
     ym, yr = mr_affine(xm, xr, lam, c, fp)
     upper = round_up((ym + yr) + err, fp, 2)
     lo, hi = clean(-upper[n_out:], upper[:n_out])
@@ -377,16 +389,34 @@ def _relax_err(M, wmax, fp: Fp):
                     + 2.0 * fp.tiny * (1.0 + sum_up(wmax, fp)), fp, 3)
 
 
+def _lines_err(lam, amax, bmax, wmax, fp: Fp, extra=None):
+    r"""Rounding of :math:`D=\mathrm{fl}(\lambda\odot a)` and :math:`t=\mathrm{fl}(\sum
+    \lambda b)` in :func:`_apply_lines`, per row, with one product.
+
+    :math:`|t-\sum\lambda b|\le\gamma_{2n+1}|\lambda|b_{\max}+(8n+12)\mathrm{tiny}(1+\sum
+    b_{\max})` and :math:`|(\mathrm{fl}(\lambda a)-\lambda a)w|\le2u|D|w_{\max}+2\,
+    \mathrm{tiny}(1+\sum w_{\max})` with :math:`|D|\le(1+u)|\lambda|a_{\max}`, so both
+    are below :math:`|\lambda|q` plus the tiny terms, :math:`q=\gamma_{2n+1}b_{\max}+3u\,
+    a_{\max}w_{\max}` (``extra`` is added to q: further error terms linear in
+    :math:`|\lambda|`).
+    """
+    n = lam.shape[-1]
+    q = fp.gamma(2 * n + 1) * bmax + (3.0 * fp.u) * round_up(amax * wmax, fp)
+    if extra is not None:
+        q = q + extra
+    under = round_up((8 * n + 12) * fp.tiny * (1.0 + sum_up(bmax, fp))
+                     + 2.0 * fp.tiny * (1.0 + sum_up(wmax, fp)), fp, 6)
+    return round_up(_absmv_up(lam, round_up(q, fp, 4), fp) + under, fp)
+
+
 def _apply_lines(lam, au, bu, al, bl, wmax, fp: Fp):
     r"""Relax :math:`\Lambda y` by lines in w: returns (D, t, err) with :math:`\Lambda y\le Dw+t
     +\mathrm{err}` (rows of :math:`\Lambda`)."""
-    n = lam.shape[-1]
-    D = jnp.where(lam >= 0, lam * au, lam * al)
-    t = (jnp.matmul(jnp.maximum(lam, 0.0), bu, precision=HIGHEST)
-         + jnp.matmul(jnp.minimum(lam, 0.0), bl, precision=HIGHEST))
-    e = round_up(_dot_err(lam, jnp.maximum(jnp.abs(bu), jnp.abs(bl)), fp, 2 * n + 1)
-                 + _relax_err(D, wmax, fp), fp, 2)
-    return D, t, e
+    pos = lam >= 0
+    D = jnp.where(pos, lam * au, lam * al)
+    t = jnp.sum(jnp.where(pos, lam * bu, lam * bl), axis=-1)
+    amax = jnp.maximum(jnp.abs(au), jnp.abs(al))
+    return D, t, _lines_err(lam, amax, jnp.maximum(jnp.abs(bu), jnp.abs(bl)), wmax, fp)
 
 
 def _add_c(c, t, fp: Fp):
@@ -398,11 +428,13 @@ def _through_affine(lam, A, b, wmax, fp: Fp):
     r""":math:`\Lambda(Aw+b)=\mathrm{fl}(\Lambda A)w+\mathrm{fl}(\Lambda b)+\text{err}` for
     :math:`|w|\le w_{\max}` (b may be None)."""
     n = lam.shape[-1]
-    new = jnp.matmul(lam, A, precision=HIGHEST)
     v = _absmv_up(A, wmax, fp)
     ct = None
-    if b is not None:
-        ct = jnp.matmul(lam, b, precision=HIGHEST)
+    if b is None:
+        new = jnp.matmul(lam, A, precision=HIGHEST)
+    else:  # one product with [A | b]
+        new = jnp.matmul(lam, jnp.concatenate([A, b[:, None]], axis=1), precision=HIGHEST)
+        new, ct = new[..., :-1], new[..., -1]
         v = round_up(v + jnp.abs(b), fp)
     e = round_up(_dot_err(lam, v, fp, n + 1)
                  + (4 * n + 8) * fp.tiny * (1.0 + sum_up(wmax, fp)), fp, 2)
@@ -456,17 +488,17 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
     ng = len(ctx["groups"])
     size = P.shape[0] // ng
 
-    def grouped(lam, which, k, wmax):
-        """_apply_lines with each row group's own lines (row-wise line arrays)."""
+    def grouped(lam, which, k, wmax, extra=None):
+        """_apply_lines with each row group's own lines (``extra``: see :func:`_lines_err`)."""
         var = [ctx[which][k][grp[which]] for grp in ctx["groups"]]
-        au, bu, al, bl = (jnp.concatenate([jnp.broadcast_to(v[i], (size,) + v[i].shape)
-                                           for v in var]) for i in range(4))
-        n = lam.shape[-1]
-        D = jnp.where(lam >= 0, lam * au, lam * al)
-        t = jnp.sum(jnp.maximum(lam, 0.0) * bu + jnp.minimum(lam, 0.0) * bl, axis=-1)
-        bmax = jnp.max(jnp.maximum(jnp.abs(bu), jnp.abs(bl)), axis=0)
-        e = round_up(_dot_err(lam, bmax, fp, 2 * n + 1) + _relax_err(D, wmax, fp), fp, 2)
-        return D, t, e
+        au, bu, al, bl = (jnp.stack([v[i] for v in var])[:, None] for i in range(4))
+        lam3 = lam.reshape((ng, size) + lam.shape[1:])
+        pos = lam3 >= 0
+        D = jnp.where(pos, lam3 * au, lam3 * al).reshape(lam.shape)
+        t = jnp.sum(jnp.where(pos, lam3 * bu, lam3 * bl), axis=-1).reshape(lam.shape[:1])
+        amax = jnp.max(jnp.maximum(jnp.abs(au), jnp.abs(al)), axis=(0, 1))
+        bmax = jnp.max(jnp.maximum(jnp.abs(bu), jnp.abs(bl)), axis=(0, 1))
+        return D, t, _lines_err(lam, amax, bmax, wmax, fp, extra)
 
     C = {}
     for k in range(m + 1, nh):
@@ -481,9 +513,11 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
             continue
         # last hidden layer: v is the row of A_L, u = v s exactly, s by lines in z
         Q = lam * vl
-        Ck, t2, e2 = grouped(Q, "slines", k, ctx["zmax"][k])
+        # the rounding of Q, 2u|Q| s_max + 2 tiny (1 + sum s_max), joins the lines' error
+        Ck, t2, e2 = grouped(Q, "slines", k, ctx["zmax"][k], (3.0 * fp.u) * ctx["smax"][k])
         c, ec2 = _add_c(c, t2, fp)
-        err = round_up(err + _relax_err(Q, ctx["smax"][k], fp) + e2 + ec2, fp, 3)
+        e_q = round_up(2.0 * fp.tiny * (1.0 + sum_up(ctx["smax"][k], fp)), fp, 2)
+        err = round_up(err + e_q + e2 + ec2, fp, 3)
         C[k] = Ck
     # forward network: coefficient lam on z_k, k = nh - 1 .. 0
     lam = C[nh - 1]
@@ -532,7 +566,7 @@ def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp):
            "hmax": [jnp.maximum(jnp.abs(lo), jnp.abs(hi))], "smax": [], "sint": []}
     for k in range(nh):
         l, u = pre[k]
-        ctx["lines"].append((_lines(act, l, u, fp), _lines(act, l, u, fp, True)))
+        ctx["lines"].append(_lines(act, l, u, fp, both=True))
         ctx["zmax"].append(jnp.maximum(jnp.abs(l), jnp.abs(u)))
         hl, hu = image_interval(act, l, u, fp)
         ctx["hmax"].append(jnp.maximum(jnp.abs(hl), jnp.abs(hu)))
@@ -543,8 +577,11 @@ def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp):
     sl, su = ctx["sint"][nh - 1]
     zero = jnp.zeros_like(sl)
     ctx["slines"] = {nh - 1: (_deriv_lines(act, l, u, fp), (zero, su, zero, sl))}
-    # row groups: (relaxation of s in the last hidden layer, lower lines of the activation)
-    ctx["groups"] = [{"slines": a, "lines": b} for b in (0, 1) for a in (0, 1)]
+    # row groups: (relaxation of s in the last hidden layer, lower lines of the activation);
+    # for a smooth activation both choices coincide (constants; mean-value lines): one group
+    pwl = act.slopes is not None
+    ctx["groups"] = [{"slines": a, "lines": b} for b in ((0, 1) if pwl else (0,))
+                     for a in ((0, 1) if pwl and act.kinks else (0,))]
 
     def umax(vb, k):
         vl, vu = vb[k]
@@ -553,22 +590,23 @@ def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp):
     ctx["umax"] = umax
     vb_all = _vb_interval(layers, act, pre, fp)
 
-    def rows(n, m, vb):
+    def rows(n, m, vb, octx):
         """Upper bounds of v_m (J^T for m = -1) and of -v_m: both relaxations, the min."""
         eye = jnp.eye(n, dtype=dt)
         ng = len(ctx["groups"])
         P = jnp.concatenate([eye, -eye] * ng)
-        up = _jac_upper(P, jnp.zeros(2 * n * ng, dt), jnp.zeros(2 * n * ng, dt), m, ctx, vb)
+        up = _jac_upper(P, jnp.zeros(2 * n * ng, dt), jnp.zeros(2 * n * ng, dt), m, octx, vb)
         up = jnp.min(jnp.where(jnp.isnan(up), jnp.inf, up).reshape(ng, 2 * n), axis=0)
         return clean(-up[n:], up[:n])
 
-    def per_output(o):
-        vb = {k: (v[0][o], v[1][o]) for k, v in vb_all.items()}
-        ctx["planes"] = {}
+    def per_output(vb, J0o):
+        """One output's row of the enclosure (traced once, vmapped over the outputs)."""
+        vb = dict(vb)
+        octx = dict(ctx, planes={})
         for k in range(nh - 2, -1, -1):
-            vb[k] = meet_intervals(vb[k], rows(layers[k + 1][0].shape[1], k, vb))
-            ctx["planes"][k] = _product_planes(*ctx["sint"][k], *vb[k], fp)
-        Jl, Ju = meet_intervals((J0[0][o], J0[1][o]), rows(lo.shape[-1], -1, vb))
+            vb[k] = meet_intervals(vb[k], rows(layers[k + 1][0].shape[1], k, vb, octx))
+            octx["planes"][k] = _product_planes(*ctx["sint"][k], *vb[k], fp)
+        Jl, Ju = meet_intervals(J0o, rows(lo.shape[-1], -1, vb, octx))
         if not norm_row:
             return Jl, Ju, jnp.asarray(jnp.inf, dt)
         # sum_i |J_i| <= sum_i (a_i J_i + beta_i), chord of |.| on [Jl_i, Ju_i]
@@ -581,14 +619,13 @@ def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp):
                                   (Ju, Ju, jnp.abs(Ju), jnp.abs(Ju), on)], fp)
         c0 = sum_up(jnp.maximum(beta, 0.0), fp)
         ng = len(ctx["groups"])
-        nb = _jac_upper(jnp.stack([a] * ng), jnp.stack([c0] * ng), jnp.zeros(ng, dt), -1, ctx,
+        nb = _jac_upper(jnp.stack([a] * ng), jnp.stack([c0] * ng), jnp.zeros(ng, dt), -1, octx,
                         vb)
         nb = jnp.min(jnp.where(jnp.isnan(nb), jnp.inf, nb))
         return Jl, Ju, jnp.where(jnp.all(fin), nb, jnp.inf)
 
-    outs = [per_output(o) for o in range(layers[-1][0].shape[0])]
-    return (jnp.stack([q[0] for q in outs]), jnp.stack([q[1] for q in outs]),
-            jnp.stack([q[2] for q in outs]))
+    # the outputs are independent: one trace, vmapped over them (not a Python loop)
+    return jax.vmap(per_output)(vb_all, J0)
 
 
 def linear_jacobian(layers, act, lo, hi, pre, J0, fp: Fp, *, norm_row: bool = False):

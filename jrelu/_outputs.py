@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _checks
+from . import _checks, _random
 
 __all__ = ["problem_growth", "noise_floor", "data_noise_floor", "zero_network_reference",
            "ratio_meaning",
@@ -301,7 +301,7 @@ def ratio_meaning(sweep: dict, zero: dict, problem) -> str:
 def measure_local_error(net, problem, half_width: float, key, num_points: int):
     """The sample maxima of |u - RΦ| and ‖∇u - D^NΦ‖ on ``num_points`` uniform points of
     the open cube (-half_width, half_width)^d (a lower estimate of the true sup)."""
-    u = jax.random.uniform(key, (num_points, problem.dim), net.dtype, -1.0, 1.0)
+    u = _random.uniform(key, (num_points, problem.dim), net.dtype, -1.0, 1.0)
     x = jnp.asarray(half_width, net.dtype) * u
     e = pointwise(net, problem, x)
     return float(e["value"].max()), float(e["grad"].max())

@@ -344,7 +344,10 @@ def bench_sweep(*, num_points: int = 2**18, chunk_size: int = 8192,
     ``jit(derivative)`` on a pre-drawn chunk of the same points.
 
     Ratios: ``ratio_to_derivative`` (points per second of the sweep over those of
-    ``derivative``) and the roofline fractions.
+    ``derivative``), the roofline fractions, and, to read the first,
+    ``sampling_share_of_sweep`` (drawing the points alone, as the sweep does, point i from
+    ``fold_in(key, i)``) and ``ratio_to_sampling_plus_derivative`` (the sweep against
+    drawing the points and then ``derivative``).
 
     Args:
       num_points: the points of the timed sweep.
@@ -382,6 +385,10 @@ def bench_sweep(*, num_points: int = 2**18, chunk_size: int = 8192,
         best = min(best, time.perf_counter() - t0)
     x = sampler(key, chunk_size, dtype=jnp.float32)
     t_der = time_call(jax.jit(derivative, static_argnames="activation"), net, x)
+    # the sweep draws its points itself (point i from fold_in(key, i)): that share of its
+    # time is reported apart, so the ratio's distance from 1 can be read
+    index = jnp.arange(chunk_size, dtype=jnp.int32)
+    t_pts = time_call(jax.jit(lambda k, i: sampler.points(k, i, dtype=jnp.float32)), key, index)
     sweep_pps, der_pps = num_points / best, chunk_size / t_der
     peak = peak_flops(sizes=peak_sizes)
     flops_pp = derivative_flops(widths, batch=1) + 2 * widths[-2] * widths[-1]  # + value
@@ -393,6 +400,9 @@ def bench_sweep(*, num_points: int = 2**18, chunk_size: int = 8192,
         "sweep_points_per_s": sweep_pps,
         "derivative_points_per_s": der_pps,
         "ratio_to_derivative": sweep_pps / der_pps,
+        "sampling_s_per_chunk": t_pts,
+        "sampling_share_of_sweep": t_pts * num_points / chunk_size / best,
+        "ratio_to_sampling_plus_derivative": sweep_pps * (t_pts + t_der) / chunk_size,
         "flops_per_point": flops_pp,
         "peak_flops_per_s": peak,
         "roofline_fraction": flops_pp * sweep_pps / peak,

@@ -158,7 +158,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from . import _checks
+from . import _checks, _random
 from ._interval import (
     Fp,
     interval_activation,
@@ -428,7 +428,10 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
       For p = inf with ``method="linear"`` the bound is also at most
       :math:`\max_o\sum_i(a_iJ_{oi}+\beta_i)`, the chord of :math:`|\cdot|` on each
       entry's enclosure back-substituted as one row (module docstring), which keeps the
-      correlation between the entries.
+      correlation between the entries. With ``method="linear"`` and no ``splits`` the
+      enclosure is computed by the same compiled kernel as :func:`derivative_bounds` (one
+      compilation per network shape, box batch shape, activation and dtype serves both
+      functions and every norm).
 
     For p = 2 the spectral norms are bounded by
     :math:`\min(\|M\|_F,\sqrt{\|M\|_1\|M\|_\infty})` (rigorous, not the exact spectral
@@ -486,9 +489,17 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
     if box is None:
         return _global_lipschitz_jit(layers, activation, p)
     lo, hi = _check_box(net, box, fp)
-    if method == "interval" and splits == 0:
-        return _box_lipschitz_jit(layers, lo, hi, activation, p)
-    return _box_lipschitz_split_jit(layers, lo, hi, activation, p, splits, method)
+    if method == "interval":
+        if splits == 0:
+            return _box_lipschitz_jit(layers, lo, hi, activation, p)
+        return _box_lipschitz_split_jit(layers, lo, hi, activation, p, splits, method)
+    # the enclosure kernel is the one of derivative_bounds (compiled once for both)
+    Jl, Jh, rows = _linear_rows_jit(layers, lo, hi, activation)
+    best = _lipschitz_from_rows_jit(layers, Jl, Jh, rows, activation, p)
+    if splits:  # a cover of the box and the box itself: the smaller bound
+        best = jnp.minimum(best, _box_lipschitz_split_jit(layers, lo, hi, activation, p, splits,
+                                                          method))
+    return best
 
 
 # Jitted kernels (the activation and the norm are static; the dtype model is read off the
@@ -556,9 +567,25 @@ def _linear_jacobian_rows(layers, act, lo, hi, fp, norm_row):
 
 
 @functools.partial(jax.jit, static_argnums=(3,))
+def _linear_rows_jit(layers, lo, hi, act):
+    """The kernel of derivative_bounds and lipschitz_bound (method="linear"): the D^N
+    enclosure and the norm rows (one compilation serves both functions and every norm)."""
+    return _linear_jacobian_rows(layers, act, lo, hi, rounding_model(lo.dtype), True)
+
+
 def _derivative_linear_jit(layers, lo, hi, act):
-    Jl, Jh, _ = _linear_jacobian_rows(layers, act, lo, hi, rounding_model(lo.dtype), False)
+    Jl, Jh, _ = _linear_rows_jit(layers, lo, hi, act)
     return Jl, Jh
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _lipschitz_from_rows_jit(layers, Jl, Jh, rows, act, p):
+    """min(||max(|J_lo|, |J_hi|)||_p, the norm rows (p = inf), the global bound)."""
+    fp = rounding_model(Jl.dtype)
+    norms = opnorm_up(jnp.maximum(jnp.abs(Jl), jnp.abs(Jh)), p, fp)
+    if p == "inf":  # max_o sum_i |J_oi| <= max_o rows_o
+        norms = jnp.minimum(norms, jnp.max(rows, axis=-1))
+    return jnp.minimum(norms, _global_lipschitz_jit(layers, act, p))
 
 
 def _bisect(lo, hi, splits: int):
@@ -581,22 +608,24 @@ def _bisect(lo, hi, splits: int):
 def _box_lipschitz_split_jit(layers, lo, hi, act, p, splits, method):
     fp = rounding_model(lo.dtype)
     slo, shi = _bisect(lo, hi, splits)
-    # the largest bound over a cover of the box bounds ||D^N|| on all of it; the box
-    # itself is a cover too (so splitting is never looser, rounding included)
-    alo = jnp.concatenate([lo[..., None, :], slo], axis=-2)
-    ahi = jnp.concatenate([hi[..., None, :], shi], axis=-2)
+    # the largest bound over a cover of the box bounds ||D^N|| on all of it
     if method == "interval":
+        # the box itself is a cover too (so splitting is never looser, rounding included)
+        alo = jnp.concatenate([lo[..., None, :], slo], axis=-2)
+        ahi = jnp.concatenate([hi[..., None, :], shi], axis=-2)
         Jl, Jh = _derivative_bounds_jit(layers, alo, ahi, act)
-    else:
-        Jl, Jh, rows = _linear_jacobian_rows(layers, act, alo, ahi, fp, p == "inf")
-    norms = opnorm_up(jnp.maximum(jnp.abs(Jl), jnp.abs(Jh)), p, fp)
-    if method != "interval" and p == "inf":  # max_o sum_i |J_oi| <= max_o rows_o
-        norms = jnp.minimum(norms, jnp.max(rows, axis=-1))
-    best = jnp.minimum(norms[..., 0], jnp.max(norms[..., 1:], axis=-1))
-    if splits:  # the unsplit bound exactly as computed without splits (batch shapes change
-        # the summation order of the batched products, hence the last bit)
+        norms = opnorm_up(jnp.maximum(jnp.abs(Jl), jnp.abs(Jh)), p, fp)
+        best = jnp.minimum(norms[..., 0], jnp.max(norms[..., 1:], axis=-1))
+        # the unsplit bound exactly as computed without splits (batch shapes change the
+        # summation order of the batched products, hence the last bit)
         best = jnp.minimum(best, _box_lipschitz_split_jit(layers, lo, hi, act, p, 0, method))
-    return jnp.minimum(best, _global_lipschitz_jit(layers, act, p))
+        return jnp.minimum(best, _global_lipschitz_jit(layers, act, p))
+    # linear: the caller takes the minimum with the unsplit bound
+    Jl, Jh, rows = _linear_jacobian_rows(layers, act, slo, shi, fp, p == "inf")
+    norms = opnorm_up(jnp.maximum(jnp.abs(Jl), jnp.abs(Jh)), p, fp)
+    if p == "inf":  # max_o sum_i |J_oi| <= max_o rows_o
+        norms = jnp.minimum(norms, jnp.max(rows, axis=-1))
+    return jnp.minimum(jnp.max(norms, axis=-1), _global_lipschitz_jit(layers, act, p))
 
 
 # -- certified sup error by branch and bound ---------------------------------------------------
@@ -879,7 +908,7 @@ def _evaluate_boxes(layers, blo, bhi, ilo, ihi, key, lip_scalar, lip_mat, target
     r = round_up(jnp.maximum(bhi - p, p - blo), fp)                       # (B, d)
     pts = [p[:, None, :], jnp.where(corners[None], shi[:, None, :], slo[:, None, :])]
     if n_rand:
-        uu = jax.random.uniform(key, (B, n_rand, d), fp.dtype)
+        uu = _random.uniform(key, (B, n_rand, d), fp.dtype)
         pts.append(jnp.clip(blo[:, None, :] + uu * (bhi - blo)[:, None, :],
                             slo[:, None, :], shi[:, None, :]))
     q = jnp.concatenate(pts, axis=1)                                   # (B, P, d)

@@ -38,7 +38,7 @@ import numpy as np
 import scipy.optimize
 from jax.typing import ArrayLike
 
-from . import _checks
+from . import _checks, _random
 from .activations import Activation, relu
 from .network import Network, check_input, preactivations
 
@@ -1480,7 +1480,7 @@ def _limiting_jit(net: Network, x, key, num_bases: int, activation: Activation):
     kink_masks = tuple(activation.kink_mask(z) for z in zs)
     eye = jnp.eye(n, dtype=x.dtype)
     V = jnp.concatenate([eye[None], -eye[None],
-                         jax.random.normal(key, (num_bases, n, n), x.dtype)])
+                         _random.normal(key, (num_bases, n, n), x.dtype)])
     B = V.shape[0]
     xs = jnp.broadcast_to(x, (B, n))
     _, slopes, sides = _lexicographic(net, xs, V, activation)

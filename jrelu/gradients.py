@@ -173,7 +173,11 @@ def _backprop(net: Network, xs, ys, loss: Loss, activation: Activation, weights)
     grads = [None] * len(net.layers)
     for k in range(len(net.layers) - 1, -1, -1):
         A, _ = net.layers[k]
-        grads[k] = (jnp.matmul(delta.T, hs[k]), jnp.sum(delta, axis=0))  # G_{A_k}, G_{b_k}
+        # G_{A_k} = δᵀh contracted over the batch axis in place (the dot jax.grad emits):
+        # with ``matmul(delta.T, h)`` XLA may copy the transpose first and then sum over the
+        # batch in another order, depending on its thread settings
+        G_A = jax.lax.dot_general(delta, hs[k], (((0,), (0,)), ((), ())))
+        grads[k] = (G_A, jnp.sum(delta, axis=0))  # G_{A_k}, G_{b_k}
         if k > 0:
             delta = activation.deriv(zs[k - 1]).astype(delta.dtype) * jnp.matmul(delta, A)
     return Network(grads)

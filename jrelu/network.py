@@ -26,7 +26,7 @@ import numpy as np
 from jax.scipy.linalg import block_diag
 from jax.typing import ArrayLike
 
-from . import _checks
+from . import _checks, _random
 from .activations import Activation, relu
 
 __all__ = [
@@ -259,7 +259,7 @@ def init(key: ArrayLike, widths: Sequence[int], *, dtype=None) -> Network:
     layers = []
     for k in range(1, len(widths)):
         n_in, n_out = widths[k - 1], widths[k]
-        A = jax.random.normal(keys[2 * k - 2], (n_out, n_in), dtype) * jnp.sqrt(2.0 / n_in)
+        A = _random.normal(keys[2 * k - 2], (n_out, n_in), dtype) * jnp.sqrt(2.0 / n_in)
         bound = 1.0 / np.sqrt(n_in)
         b = jax.random.uniform(keys[2 * k - 1], (n_out,), dtype, -bound, bound)
         layers.append((A.astype(dtype), b))

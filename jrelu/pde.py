@@ -71,7 +71,7 @@ import numpy as np
 from jax.scipy.special import ndtr
 from jax.typing import ArrayLike
 
-from . import _checks
+from . import _checks, _random
 from .activations import Activation, ReLU
 from .network import Network, compose, linear_combination
 
@@ -217,7 +217,7 @@ class Problem:
         """
         x = _check_points(self, x)
         _checks.prng_key("key", key)
-        z = jax.random.normal(key, x.shape, x.dtype)
+        z = _random.normal(key, x.shape, x.dtype)
         s, c = self.scale_shift(z)
         return s * x + c
 
@@ -231,7 +231,7 @@ class Problem:
         n = _checks.size("n", n)
         dtype = _checks.default_float_dtype(dtype)
         a, b = self.box
-        return jax.random.uniform(key, (n, self.dim), dtype, a, b)
+        return _random.uniform(key, (n, self.dim), dtype, a, b)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -707,8 +707,8 @@ def _feynman_kac_data(problem: Problem, dtype, horizon=None, box=None,
 
     def data_split(key, batch_size):
         k_xi, k_path = jax.random.split(key)
-        xi = jax.random.uniform(k_xi, (batch_size, problem.dim), dtype, a, b)
-        s, c = problem.scale_shift(jax.random.normal(k_path, xi.shape, dtype), t=t)
+        xi = _random.uniform(k_xi, (batch_size, problem.dim), dtype, a, b)
+        s, c = problem.scale_shift(_random.normal(k_path, xi.shape, dtype), t=t)
         return xi, problem.phi(s * xi + c)[:, None]
 
     return data_split
@@ -722,12 +722,12 @@ def _feynman_kac_data_general(problem, dtype, horizon, box, inputs, paths, antit
 
     def data(key, batch_size):
         k_xi, k_first, k_path = jax.random.split(key, 3)
-        x = jax.random.uniform(k_xi, (batch_size, problem.dim), dtype, a, b)
+        x = _random.uniform(k_xi, (batch_size, problem.dim), dtype, a, b)
         if inputs == "paths":
-            s0, c0 = problem.scale_shift(jax.random.normal(k_first, x.shape, dtype),
+            s0, c0 = problem.scale_shift(_random.normal(k_first, x.shape, dtype),
                                          t=problem.T - t)
             x = s0 * x + c0
-        z = jax.random.normal(k_path, (draws, *x.shape), dtype)
+        z = _random.normal(k_path, (draws, *x.shape), dtype)
         if antithetic:
             z = jnp.concatenate([z, -z])
         s, c = problem.scale_shift(z, t=t)
@@ -1127,10 +1127,10 @@ def path_maps(problem: Problem, n: int, *, key, dtype=None, t: float | None = No
     if antithetic:
         if n % 2:
             raise ValueError(f"n must be even for antithetic paths (pairs Z, -Z), got {n}")
-        z = jax.random.normal(key, (n // 2, problem.dim), dtype)
+        z = _random.normal(key, (n // 2, problem.dim), dtype)
         z = jnp.stack([z, -z], axis=1).reshape(n, problem.dim)
     else:
-        z = jax.random.normal(key, (n, problem.dim), dtype)
+        z = _random.normal(key, (n, problem.dim), dtype)
     if _checks.boolean("moment_matching", moment_matching):
         distinct = n // 2 if antithetic else n - 1
         if distinct < problem.dim:

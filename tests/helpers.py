@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import jrelu
+from jrelu import _random
 
 
 def dyadic_network(rng: np.random.Generator, widths, denom: int = 4, zero_frac: float = 0.0):
@@ -44,3 +45,14 @@ def plant_kinks(net: jrelu.Network, x, rng: np.random.Generator, activation=RELU
 
 def dyadic_point(rng: np.random.Generator, d: int, denom: int = 4):
     return rng.integers(-2 * denom, 2 * denom + 1, d) / denom
+
+
+def normal(key, shape, dtype=float):
+    """``jax.random.normal(key, shape, dtype)`` bit for bit, drawn flat (compiles faster on
+    CPU; see ``jrelu._random``)."""
+    return _random.normal(key, shape, dtype)
+
+
+def uniform(key, shape, dtype=float, minval=0.0, maxval=1.0):
+    """``jax.random.uniform(key, shape, dtype, minval, maxval)`` bit for bit, drawn flat."""
+    return _random.uniform(key, shape, dtype, minval, maxval)

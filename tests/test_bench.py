@@ -15,7 +15,8 @@ RATIOS = {
     "derivative": ["speedup_vs_vmap_grad", "speedup_vs_torch_func", "roofline_fraction"],
     "kinks": ["kink_report_over_forward", "kink_report_with_kink_over_forward",
               "lex_over_n0_plus_1_forwards", "lex_no_kink_over_derivative"],
-    "sweep": ["ratio_to_derivative", "roofline_fraction", "derivative_roofline_fraction"],
+    "sweep": ["ratio_to_derivative", "roofline_fraction", "derivative_roofline_fraction",
+              "sampling_share_of_sweep", "ratio_to_sampling_plus_derivative"],
     "train": ["ratio_no_kink_count", "ratio_with_kink_count"],
     "bounds": ["linear/exact median", "interval/exact median"],
 }

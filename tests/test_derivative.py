@@ -2,6 +2,7 @@
 everywhere, the a.e. gradient, and the counterexamples of Berner, Elbrächter, Grohs, Jentzen
 (arXiv:1905.04992)."""
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -27,16 +28,31 @@ def _product_formula(net, x, act):
     return np.asarray(net.layers[-1][0]) @ J
 
 
+def _realize_at(y, net, act):
+    return jrelu.realize(net, y, activation=act)
+
+
+# The jitted routes take the network as an argument: one compilation per shape and activation
+# (a closure over each seed's network would compile once per network).
+_JIT_DERIVATIVE = jax.jit(jrelu.derivative, static_argnames="activation")
+_JIT_JACREV = jax.jit(lambda net, y, act: jax.jacrev(_realize_at)(y, net, act),
+                      static_argnames="act")
+_JIT_JACFWD = jax.jit(lambda net, y, act: jax.jacfwd(_realize_at)(y, net, act),
+                      static_argnames="act")
+_JIT_VMAP_JACREV = jax.jit(lambda net, Y, act: jax.vmap(jax.jacrev(_realize_at),
+                                                        in_axes=(0, None, None))(Y, net, act),
+                           static_argnames="act")
+
+
 def _routes(net, act):
     f = lambda y: jrelu.realize(net, y, activation=act)
-    der = jax.jit(jrelu.derivative, static_argnames="activation")
     return {
         "derivative": lambda y: jrelu.derivative(net, y, activation=act),
-        "jit(derivative)": lambda y: der(net, y, activation=act),
+        "jit(derivative)": lambda y: _JIT_DERIVATIVE(net, y, activation=act),
         "jacrev": jax.jacrev(f),
         "jacfwd": jax.jacfwd(f),
-        "jit(jacrev)": jax.jit(jax.jacrev(f)),
-        "jit(jacfwd)": jax.jit(jax.jacfwd(f)),
+        "jit(jacrev)": lambda y: _JIT_JACREV(net, y, act),
+        "jit(jacfwd)": lambda y: _JIT_JACFWD(net, y, act),
     }
 
 
@@ -91,7 +107,7 @@ def test_batched_vmap_and_jit_agree_with_pointwise(c):
         for name, batched in {
             "vmap(jacrev)": jax.vmap(jax.jacrev(f)),
             "vmap(jacfwd)": jax.vmap(jax.jacfwd(f)),
-            "jit(vmap(jacrev))": jax.jit(jax.vmap(jax.jacrev(f))),
+            "jit(vmap(jacrev))": lambda Y, net=net: _JIT_VMAP_JACREV(net, Y, act),
             "vmap(derivative)": jax.vmap(
                 lambda y, net=net: jrelu.derivative(net, y, activation=act)),
         }.items():
@@ -173,7 +189,7 @@ def test_equals_central_differences_away_from_kinks(act, L):
     key = jax.random.key(L)
     widths = (4,) + (6,) * (L - 1) + (2,)
     net = jrelu.init(key, widths)
-    X = jax.random.normal(jax.random.key(100 + L), (20, 4))
+    X = helpers.normal(jax.random.key(100 + L), (20, 4))
     h = 1e-6
     zs = jrelu.preactivations(net, X, activation=act)[:-1]
     margin = jnp.stack([
@@ -228,7 +244,7 @@ def test_bad_input_and_float32():
         jrelu.value_and_derivative(net, jnp.ones(3), jrelu.ReLU())
     with pytest.raises(TypeError, match="^net must be a jrelu.Network"):
         jrelu.value_and_derivative(net.layers, jnp.ones(3))
-    x = jax.random.normal(jax.random.key(1), (5, 3), jnp.float32)
+    x = helpers.normal(jax.random.key(1), (5, 3), jnp.float32)
     D = jrelu.derivative(net, x)
     assert D.dtype == jnp.float32
     J = jax.vmap(jax.jacrev(lambda y: jrelu.realize(net, y)))(x)

@@ -8,6 +8,7 @@ import functools
 import json
 import math
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -35,9 +36,9 @@ def _sample(rec, key, n_shell=1500, n_box=600):
     d, B = rec.d, rec.B
     k1, k2, k3 = jax.random.split(key, 3)
     shells = jrelu.samplers.RadialShells(dim=d, r_max=1e4, num_shells=60, r_min=1e-3)(k1, n_shell)
-    box = jax.random.uniform(k2, (n_box, d), minval=-B - 1.5, maxval=B + 1.5)
+    box = helpers.uniform(k2, (n_box, d), minval=-B - 1.5, maxval=B + 1.5)
     # one coordinate in the band, the others inside: the band region in high d
-    band = jax.random.uniform(k3, (n_box, d), minval=-B, maxval=B)
+    band = helpers.uniform(k3, (n_box, d), minval=-B, maxval=B)
     band = band.at[:, 0].set(B + jnp.linspace(0.0, 1.25, n_box))
     pts = [jnp.zeros((1, d)), shells, box, band]
     if d == 1:  # a dense grid through the cube, the band and beyond

@@ -3,6 +3,11 @@ certificate and the differentiability report, in float64."""
 
 from __future__ import annotations
 
+import os
+import pathlib
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -549,3 +554,20 @@ def test_float32_costs_and_gradients():
     for leaf32, leaf in zip(jax.tree.leaves(G32), jax.tree.leaves(jax.grad(empirical_risk)(
             net32, xs32, ys32))):
         np.testing.assert_allclose(leaf32, leaf, rtol=1e-6, atol=1e-7)
+
+
+def test_exact_identities_do_not_depend_on_xla_thread_settings():
+    """G and the gradient of the smoothed cost are equal bit for bit also with XLA's
+    single-threaded CPU kernels (a 1-core machine): G's weight gradients contract the batch
+    axis in place, as the dot that autodiff emits does (a transpose copied first would be
+    summed in another order there, off by 4.5e-16)."""
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    here = pathlib.Path(__file__)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+         f"{here}::test_c1_blend_converges_exactly_at_every_theta",
+         f"{here}::test_generalized_gradient_equals_jax_grad_exactly_at_degenerate_theta"],
+        env=env, cwd=here.parent.parent, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "9 passed" in run.stdout, run.stdout[-3000:]

@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,7 +39,7 @@ def _assert_same(a, b):
 
 
 def _points(d, dtype=jnp.float64, n=16):
-    return jax.random.normal(jax.random.key(9), (n, d), dtype)
+    return helpers.normal(jax.random.key(9), (n, d), dtype)
 
 
 def test_interop_imports_no_framework_until_a_converter_runs():

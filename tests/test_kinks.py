@@ -7,6 +7,7 @@ The checks re-evaluate networks with an independent NumPy forward pass.
 
 import itertools
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -306,16 +307,16 @@ def test_may_differ_true_where_dn_is_not_limiting():
 @pytest.mark.parametrize("act", [relu, jrelu.Softplus()], ids=["relu", "softplus"])
 def test_away_from_kinks_everything_is_dn(act):
     net = jrelu.init(jax.random.key(3), (4, 7, 6, 3), dtype=jnp.float64)
-    X = jax.random.normal(jax.random.key(4), (5, 4), jnp.float64)
+    X = helpers.normal(jax.random.key(4), (5, 4), jnp.float64)
     rep = jrelu.kink_report(net, X, activation=act)
     assert int(rep.total_exact) == 0 and not bool(rep.affected.any())
     dn = np.asarray(derivative(net, X, activation=act))
     np.testing.assert_allclose(np.asarray(lexicographic_jacobian(net, X, activation=act)), dn,
                                rtol=1e-13, atol=1e-14)
-    B = jax.random.normal(jax.random.key(5), (4, 4), jnp.float64)
+    B = helpers.normal(jax.random.key(5), (4, 4), jnp.float64)
     np.testing.assert_allclose(np.asarray(lexicographic_jacobian(net, X, basis=B, activation=act)),
                                dn, rtol=1e-13, atol=1e-14)
-    V = jax.random.normal(jax.random.key(6), (5, 4), jnp.float64)
+    V = helpers.normal(jax.random.key(6), (5, 4), jnp.float64)
     np.testing.assert_allclose(np.asarray(directional_derivative(net, X, V, activation=act)),
                                np.einsum("bij,bj->bi", dn, np.asarray(V)), rtol=1e-12,
                                atol=1e-13)

@@ -6,6 +6,7 @@ import json
 import math
 import os
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -222,7 +223,7 @@ def test_wrap_writes_a_global_network_with_measured_and_guaranteed_parts(run):
     v, d = vd(net, far)
     assert not np.any(np.asarray(v)) and not np.any(np.asarray(d))
     # inside [-B, B]^d, χ = 1: RΦ_ε = M(1, RN) within η, D^NΦ_ε = g·D^N N with |g - 1| <= β
-    x = jax.random.uniform(jax.random.key(3), (64, 2), jnp.float64, -rec["B"], rec["B"])
+    x = helpers.uniform(jax.random.key(3), (64, 2), jnp.float64, -rec["B"], rec["B"])
     v, d = vd(net, x)
     vn, dn = vd(run["net"], x)
     assert np.all(np.abs(np.asarray(v - vn)) <= rec["eta"] * (1 + 1e-12))

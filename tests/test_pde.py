@@ -3,6 +3,7 @@
 import math
 
 import chex
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -128,7 +129,7 @@ def test_black_scholes_price_and_delta_match_monte_carlo_within_4_sigma():
     assert np.all(np.abs(np.asarray(p.solution_grad(x)) - d_mean) <= 4 * d_se)
     # the pathwise delta is jax.grad of φ(X_T^x) with the same paths
     pw = jax.vmap(jax.grad(lambda xx, s, c: p.phi(s * xx + c)), in_axes=(None, 0, 0))
-    z = jax.random.normal(jax.random.key(3), (1000, p.dim), jnp.float64)
+    z = helpers.normal(jax.random.key(3), (1000, p.dim), jnp.float64)
     s, c = p.scale_shift(z)
     np.testing.assert_allclose(
         pw(x, s, c),
@@ -175,7 +176,7 @@ def test_terminal_is_scale_shift_of_the_same_normal_draw(problem):
 
 def test_bs_log_returns_have_covariance_T_sigma():
     p = BS
-    z = jax.random.normal(jax.random.key(0), (200_000, p.dim), jnp.float64)
+    z = helpers.normal(jax.random.key(0), (200_000, p.dim), jnp.float64)
     s, _ = p.scale_shift(z)
     logr = np.log(np.asarray(s))
     sig = np.array(p.volatility)
@@ -260,7 +261,7 @@ def test_averaging_network_derivative_with_scales_to_round_off():
     s, c = s / 100.0, c + 0.25  # keep the hidden pre-activations of mixed signs
     avg = pde.averaging_network(phi, s, c)
     assert avg.widths == (d, 10 * n, 10 * n, 1)
-    xs = jax.random.uniform(jax.random.key(4), (32, d), jnp.float64, 90.0, 110.0)
+    xs = helpers.uniform(jax.random.key(4), (32, d), jnp.float64, 90.0, 110.0)
 
     @jax.jit
     def both(avg_, phi_, xs_):
@@ -427,7 +428,7 @@ def test_averaging_network_derivative_is_jacfwd_away_from_kinks_and_float32_work
     s, c = pde.path_maps(BS, 6, key=jax.random.key(1), dtype=jnp.float64, t=0.1,
                          antithetic=True)
     avg = pde.AveragingNetwork(base, s / 100.0, c, members=2)
-    x = jax.random.uniform(jax.random.key(2), (1030, d), jnp.float64, 90.0, 110.0)  # > a block
+    x = helpers.uniform(jax.random.key(2), (1030, d), jnp.float64, 90.0, 110.0)  # > a block
     v, J = avg.value_and_derivative(x)
     assert v.shape == (1030, 1) and J.shape == (1030, 1, d)
     Jf = jax.vmap(jax.jacfwd(lambda y: avg.realize(y)))(x[1020:])  # across the block edge

@@ -4,6 +4,7 @@ import json
 import math
 from fractions import Fraction
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,7 +37,7 @@ def _l1_network(d, dtype=jnp.float64):
 @pytest.mark.parametrize("widths", [(5, 7, 6, 2), (2, 9, 4), (3, 4)])
 def test_value_and_derivative_equal_realize_and_derivative_exactly(widths):
     net = jrelu.init(jax.random.key(0), widths)
-    x = jax.random.normal(jax.random.key(1), (33, widths[0]))
+    x = helpers.normal(jax.random.key(1), (33, widths[0]))
     zero = lambda x: jnp.zeros(widths[-1])  # noqa: E731
     e = jax.jit(lambda net, x: jrelu.pointwise_errors(net, zero, x))(net, x)
     y, J = e.value, e.derivative

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,7 +110,7 @@ def test_kink_counts_are_exact():
 
 def test_callable_data_and_cross_entropy():
     def data(key, batch):
-        x = jax.random.uniform(key, (batch, 2), minval=-1.0, maxval=1.0)
+        x = helpers.uniform(key, (batch, 2), minval=-1.0, maxval=1.0)
         return x, (x[:, 0] * x[:, 1] > 0).astype(jnp.int32)
 
     net = jrelu.init(jax.random.key(1), (2, 16, 16, 2))
