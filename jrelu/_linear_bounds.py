@@ -381,14 +381,6 @@ def _clarke_interval(act, l, u, fp: Fp):
     return dl, du
 
 
-def _relax_err(M, wmax, fp: Fp):
-    r"""Bound of :math:`|(\mathrm{fl}(\lambda a)-\lambda a)w|` summed over a row, :math:`|w|\le
-    w_{\max}`: :math:`2u|M|w_{\max}+2\,\mathrm{tiny}(1+\sum w_{\max})` with M the computed
-    products."""
-    return round_up(2.0 * fp.u * _absmv_up(M, wmax, fp)
-                    + 2.0 * fp.tiny * (1.0 + sum_up(wmax, fp)), fp, 3)
-
-
 def _lines_err(lam, amax, bmax, wmax, fp: Fp, extra=None):
     r"""Rounding of :math:`D=\mathrm{fl}(\lambda\odot a)` and :math:`t=\mathrm{fl}(\sum
     \lambda b)` in :func:`_apply_lines`, per row, with one product.
@@ -475,9 +467,9 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
 
     Back-substitution through the backward pass :math:`v_{k-1}=A_k^\top u_k`,
     :math:`u_k=s_k\odot v_k` (:func:`_product_planes`, or :math:`u_k=v_ks_k` exactly where
-    :math:`v_k` is known), :math:`s_k=\varrho'(z_k)` (lines in :math:`z_k`, collected as
-    coefficients :math:`C_k`), then through the forward network from :math:`z_{L-2}` down to
-    x with the lines of the activation, adding :math:`C_k` at :math:`z_k`, and the box. The
+    :math:`v_k` is known: the last hidden layer), there :math:`s=\varrho'(z_{L-2})` by lines
+    in :math:`z_{L-2}` (coefficients C), then through the forward network from
+    :math:`z_{L-2}` down to x with the lines of the activation, and the box. The
     rows come in equal groups (``ctx["groups"]``) that relax differently: :math:`s` of the
     last hidden layer by the lines of :func:`_deriv_lines` or by the constants
     :math:`[s_l,s_u]`; the activation by the lines of :func:`_lines` or with the lower line
@@ -500,7 +492,6 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
         bmax = jnp.max(jnp.maximum(jnp.abs(bu), jnp.abs(bl)), axis=(0, 1))
         return D, t, _lines_err(lam, amax, bmax, wmax, fp, extra)
 
-    C = {}
     for k in range(m + 1, nh):
         vl, vu = vb[k]
         lam, _, e = _through_affine(P, layers[k][0].T, None, ctx["umax"](vb, k), fp)
@@ -518,9 +509,9 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
         c, ec2 = _add_c(c, t2, fp)
         e_q = round_up(2.0 * fp.tiny * (1.0 + sum_up(ctx["smax"][k], fp)), fp, 2)
         err = round_up(err + e_q + e2 + ec2, fp, 3)
-        C[k] = Ck
-    # forward network: coefficient lam on z_k, k = nh - 1 .. 0
-    lam = C[nh - 1]
+    # forward network: coefficient lam on z_k, k = nh - 1 .. 0 (the backward pass ends in
+    # the last hidden layer, k = nh - 1, with the coefficients Ck on z_{nh-1})
+    lam = Ck
     for k in range(nh - 1, -1, -1):
         A, b = layers[k]
         new, ct, e = _through_affine(lam, A, b, ctx["hmax"][k], fp)
@@ -532,9 +523,6 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
             c, ec = _add_c(c, t, fp)
             err = round_up(err + e + ec, fp, 2)
             lam = D
-            if k - 1 in C:
-                lam = D + C[k - 1]
-                err = round_up(err + _relax_err(lam, ctx["zmax"][k - 1], fp), fp)
     ym, yr = mr_affine(ctx["xm"], ctx["xr"], lam, c, fp)
     return round_up((ym + yr) + err, fp, 2)
 
