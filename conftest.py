@@ -18,7 +18,7 @@ import tempfile
 
 _CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
 _MIN_TIME_ENV = "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"
-_OWNED = "JRELU_TEST_SESSION_CACHE"  # set when this session made the folder (to remove it)
+_made_here: list[str] = []  # the folder, if this process made it (and so removes it)
 
 
 def _cache_on() -> bool:
@@ -28,9 +28,11 @@ def _cache_on() -> bool:
 
 # Before jax is imported: jax reads these variables at import time, and the xdist workers
 # and subprocesses inherit them.
+# (Ownership is this module's state, not an environment variable: a pytest started by a
+# test inherits the environment and must not remove the session's folder at its end.)
 if _cache_on() and not os.environ.get(_CACHE_ENV):
     os.environ[_CACHE_ENV] = tempfile.mkdtemp(prefix="jrelu-jax-cache-")
-    os.environ[_OWNED] = os.environ[_CACHE_ENV]
+    _made_here.append(os.environ[_CACHE_ENV])
 if _cache_on():
     os.environ.setdefault(_MIN_TIME_ENV, "0")
 
@@ -44,10 +46,10 @@ import pytest  # noqa: E402
 
 
 def pytest_unconfigure(config):
-    """The controlling process removes the session's cache folder (workers leave it)."""
-    owned = os.environ.get(_OWNED)
-    if owned and not hasattr(config, "workerinput") and owned == os.environ.get(_CACHE_ENV):
-        shutil.rmtree(owned, ignore_errors=True)
+    """The process that made the session's cache folder removes it (xdist workers and
+    nested sessions inherit the variable, not the folder)."""
+    if _made_here and not hasattr(config, "workerinput"):
+        shutil.rmtree(_made_here[0], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -45,7 +45,8 @@ from .network import Network, init
 
 __all__ = ["SMOKE_SIZES", "bench_bounds", "exact_regions", "exact_lipschitz",
            "exact_limiting_jacobians", "exact_realize", "sampled_lipschitz",
-           "benchmark_cases", "auto_lirpa_available", "auto_lirpa_lipschitz", "has_methods"]
+           "benchmark_cases", "auto_lirpa_available", "auto_lirpa_lipschitz", "has_methods",
+           "available_methods"]
 
 _MARGIN = 1e-9  # relative margin of the float pre-test (float error is ~1e-16 relative)
 
@@ -335,6 +336,7 @@ def sampled_lipschitz(net: Network, box, *, n: int = 512) -> float:
 
 # -- the benchmark cases -----------------------------------------------------------------------
 
+_ALPHA_BATCH = 16  # boxes per call in the batched time of method="alpha"
 _ARCHS = ((2, 16, 16, 1), (2, 32, 32, 32, 1), (10, 64, 64, 1), (100, 256, 256, 1))
 _HALF_WIDTHS = (0.01, 0.1, 1.0)
 
@@ -374,6 +376,17 @@ def has_methods() -> bool:
     from .bounds import lipschitz_bound
 
     return "method" in inspect.signature(lipschitz_bound).parameters
+
+
+def available_methods() -> tuple[str, ...]:
+    """The methods of :func:`jrelu.lipschitz_bound` this version has, cheapest first."""
+    if not has_methods():
+        return ("interval",)
+    from . import bounds
+
+    if "alpha" in inspect.signature(bounds._check_method).parameters["allowed"].default:
+        return ("interval", "linear", "alpha")
+    return ("interval", "linear")
 
 
 def _jrelu_fn(method: str):
@@ -490,7 +503,7 @@ def _summary(vals):
 def bench_bounds(*, archs=_ARCHS, half_widths=_HALF_WIDTHS, squared_norm: bool = True,
                  batch_boxes: int = 256, repeats: int = 5, exact: bool = True,
                  sample_grid: int = 400, auto_lirpa: bool = True, alpha_crown: bool = True,
-                 print_table: bool = False) -> dict:
+                 methods: tuple[str, ...] | None = None, print_table: bool = False) -> dict:
     r"""Tightness and time of :func:`jrelu.lipschitz_bound` (``norm="inf"``, float64) per
     method, against exact values (2-input networks) and auto_LiRPA (when installed).
 
@@ -506,12 +519,15 @@ def bench_bounds(*, archs=_ARCHS, half_widths=_HALF_WIDTHS, squared_norm: bool =
       archs: He-initialized architectures (key = position in the list).
       half_widths: the half-widths r of the boxes.
       squared_norm: also ``squared_norm_network(2, 1, 3)`` (centre 0).
-      batch_boxes: boxes per call for the batched time (0: no batched timing).
+      batch_boxes: boxes per call for the batched time (0: no batched timing; at most 16
+        for ``method="alpha"``).
       repeats: timed repeats (best of).
       exact: enumerate the regions of the 2-input networks.
       sample_grid: grid points per coordinate of the sampled lower bound.
       auto_lirpa: run auto_LiRPA when importable.
       alpha_crown: also run auto_LiRPA's alpha-CROWN (slow).
+      methods: the methods of :func:`jrelu.lipschitz_bound` to run (default: all it has,
+        ``"interval"``, ``"linear"``, ``"alpha"``).
       print_table: print the table (``jrelu bench`` prints it with the summary).
 
     Returns:
@@ -519,7 +535,7 @@ def bench_bounds(*, archs=_ARCHS, half_widths=_HALF_WIDTHS, squared_norm: bool =
     """
     from .bench import time_call  # here: bench.py registers this suite
 
-    methods = ("interval", "linear") if has_methods() else ("interval",)
+    methods = available_methods() if methods is None else tuple(methods)
     lirpa = auto_lirpa and auto_lirpa_available()
     rows = []
     with jax.enable_x64(True):
@@ -544,9 +560,10 @@ def bench_bounds(*, archs=_ARCHS, half_widths=_HALF_WIDTHS, squared_norm: bool =
                 u = fn(net, box)
                 row[m] = float(u)
                 row[f"{m}_s"] = time_call(fn, net, box, repeats=repeats)
-                if batch_boxes:
-                    row[f"{m}_batched_s"] = time_call(fn, net, bbox,
-                                                      repeats=repeats) / batch_boxes
+                if batch_boxes:  # alpha: fewer boxes (about 20 times the work per box)
+                    nb = batch_boxes if m != "alpha" else min(batch_boxes, _ALPHA_BATCH)
+                    row[f"{m}_batched_s"] = time_call(fn, net, (bbox[0][:nb], bbox[1][:nb]),
+                                                      repeats=repeats) / nb
                 sound = float(u) >= row["sampled"]
                 if ex is not None:
                     sound = sound and Fraction(float(u)) >= ex
@@ -588,9 +605,12 @@ def bench_bounds(*, archs=_ARCHS, half_widths=_HALF_WIDTHS, squared_norm: bool =
             result[f"{m} within_1e-9_of_auto_lirpa_or_tighter"] = \
                 f"{sum(row[m] <= row['auto_lirpa_best'] * (1 + 1e-9) for row in rows)} of " \
                 f"{len(rows)}"
-    if "linear" in methods:
+    if "linear" in methods and "interval" in methods:
         result["linear_never_looser_than_interval"] = all(
             row["linear"] <= row["interval"] for row in rows)
+    if "alpha" in methods and "linear" in methods:
+        result["alpha_never_looser_than_linear"] = all(
+            row["alpha"] <= row["linear"] for row in rows)
     if lirpa:
         for key in ("auto_lirpa/exact", "crown_s", "alpha_crown_s"):
             med, worst = _summary(row.get(key) for row in rows)
@@ -598,9 +618,10 @@ def bench_bounds(*, archs=_ARCHS, half_widths=_HALF_WIDTHS, squared_norm: bool =
                 result[f"{key} median"] = med
                 result[f"{key} worst"] = worst
     if lirpa:  # issue 11: as tight as auto_LiRPA's best, at most 1/5 of CROWN's time per box
-        result["targets"] = {f"{m}/auto_lirpa worst": "<= 1" for m in methods if m == "linear"}
+        result["targets"] = {f"{m}/auto_lirpa worst": "<= 1" for m in methods
+                             if m in ("linear", "alpha")}
         result["targets"].update({f"{m}_time/crown median": "<= 0.2"
-                                  for m in methods if m == "linear"})
+                                  for m in methods if m in ("linear", "alpha")})
     result["table"] = _table(rows, methods, lirpa)
     result["cases"] = rows
     if print_table:
@@ -650,4 +671,5 @@ def _table(rows, methods, lirpa) -> str:
 
 # Tiny sizes for ``--smoke``: runs in seconds, the numbers mean nothing.
 SMOKE_SIZES: dict = {"archs": ((2, 4, 4, 1),), "half_widths": (0.1,), "squared_norm": False,
-                     "batch_boxes": 0, "repeats": 1, "sample_grid": 16, "auto_lirpa": False}
+                     "batch_boxes": 0, "repeats": 1, "sample_grid": 16, "auto_lirpa": False,
+                     "methods": ("interval", "linear")}  # "alpha" compiles for 20 s more

@@ -59,6 +59,18 @@ magnitude (:math:`|s|\le\max(|s_l|,|s_u|)`,
 :math:`|u|\le|s|_{\max}|v|_{\max}`); chord and line intercepts are fitted with outward
 rounding at the points above, so any float slope is valid.
 
+**Optimized slopes** (``method="alpha"``, alpha-CROWN). Where a kink lies strictly inside
+:math:`[l,u]` a line of any slope is valid once its intercept is fitted at the points above:
+the lower line of the activation (slope in :math:`[\min\varrho',\max\varrho']`) and both
+lines in :math:`z` of :math:`s` in the last hidden layer (slope in the hull of the candidate
+slopes of :func:`_deriv_lines`). Every bound gets its own slopes (a parameter in [0, 1] per
+row and neuron): the pre-activation bounds (:func:`_forward_alpha`) and the rows of
+:func:`_jac_upper` (intermediate :math:`v_k`, entries, norm row; :func:`_alpha_optimize`),
+started from the row's best group. :func:`_adam_min` takes projected Adam steps on the bound
+computed with unit roundoff 0 (no error terms: fewer kernels), then bounds each row's best
+iterate with every rounding term. The caller intersects the result with the un-optimized
+one, so soundness and "never looser" do not depend on the optimizer.
+
 **Compile time.** XLA's compile time grows with the number of kernels (each product and
 each reduction over a matrix is one), so every error term is one product with a shifted
 :math:`|M|` (:func:`_absmv_up`: no reductions over M), the per-row sums are elementwise
@@ -66,6 +78,8 @@ sums, ``[A | b]`` is one product, and the choice among candidate lines is made b
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -84,6 +98,8 @@ from ._interval import (
     sum_up,
 )
 
+ALPHA_LR = 0.25  # Adam's step on the slope parameters in [0, 1] (method="alpha")
+
 # -- rounding helpers --------------------------------------------------------------------------
 
 
@@ -96,6 +112,8 @@ def _absmv_up(M, v, fp: Fp):
     :math:`u` and an absolute tiny (flushed result), hence :math:`|M|v\le(S+(2n+2)
     \mathrm{tiny})(1+2\gamma_n)`. One product, no reduction over M (compile time).
     """
+    if fp.u == 0.0:  # the rounding-free bound that the slope optimizer follows
+        return jnp.zeros(M.shape[:-1], M.dtype)
     n = M.shape[-1]
     g = fp.gamma(n)
     S = jnp.matmul(jnp.abs(M) + fp.tiny, v + fp.tiny, precision=HIGHEST)
@@ -163,8 +181,10 @@ def _pick(cands, mid, upper: bool):
     return best[0], best[1]
 
 
-def _pwl_lines(act, l, u, fp: Fp, both: bool = False):
-    """Lines for a piecewise-linear activation: candidate slopes = piece slopes and chord."""
+def _pwl_points(act, l, u, fp: Fp):
+    """The points where a piecewise-linear activation minus a line has its extremes on
+    [l, u] (the ends and the kinks inside), as :func:`_intercepts` takes them; and the
+    enclosures ``(ll, lh, ul, uh)`` of the values at the ends."""
     dt = fp.dtype
     ll, lh = image_interval(act, l, l, fp)
     ul, uh = image_interval(act, u, u, fp)
@@ -175,6 +195,13 @@ def _pwl_lines(act, l, u, fp: Fp, both: bool = False):
         klo_a, khi_a = jnp.full(l.shape, klo, dt), jnp.full(l.shape, khi, dt)
         vlo, vhi = image_interval(act, klo_a, khi_a, fp)
         pts.append((klo_a, khi_a, vlo, vhi, (khi_a >= l) & (klo_a <= u)))
+    return pts, (ll, lh, ul, uh)
+
+
+def _pwl_lines(act, l, u, fp: Fp, both: bool = False):
+    """Lines for a piecewise-linear activation: candidate slopes = piece slopes and chord."""
+    dt = fp.dtype
+    pts, (ll, lh, ul, uh) = _pwl_points(act, l, u, fp)
     w = u - l
     chord = jnp.where(w > 0, (0.5 * (uh + ul) - 0.5 * (lh + ll)) / jnp.where(w > 0, w, 1), 0)
     smin, smax = min(act.slopes), max(act.slopes)
@@ -268,14 +295,24 @@ def meet_intervals(a, b):
     return jnp.maximum(a[0], b[0]), jnp.minimum(a[1], b[1])
 
 
-def _linear_single(layers, act, lo, hi, pre_int, fp: Fp):
-    """Pre-activation bounds of one box (lo, hi of shape (N_0,)), intersected with ``pre_int``."""
+def _linear_single(layers, act, lo, hi, pre_int, fp: Fp, alpha_steps: int = 0,
+                   alpha_output: bool = True, alpha_lr: float = ALPHA_LR):
+    """Pre-activation bounds of one box (lo, hi of shape (N_0,)), intersected with ``pre_int``;
+    with ``alpha_steps`` (piecewise-linear activations with kinks) also with each row's
+    lower lines optimized (:func:`_adam_min`), the smaller bound kept (on the output layer
+    only with ``alpha_output``)."""
     xm, xr = midrad(lo, hi, fp)
     bounds = [pre_int[0]]
     lines, zmax, hmax = [], [], [jnp.maximum(jnp.abs(lo), jnp.abs(hi))]
+    alpha = alpha_steps > 0 and act.slopes is not None and bool(act.kinks)
+    spaces = []
     for m in range(1, len(layers)):
         l, u = bounds[m - 1]
         lines.append(_lines(act, l, u, fp))
+        if alpha:
+            fin = jnp.isfinite(l) & jnp.isfinite(u)
+            l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
+            spaces.append((_pwl_points(act, l0, u0, fp)[0], fin & _kink_inside(act, l0, u0, fp)))
         zmax.append(jnp.maximum(jnp.abs(l), jnp.abs(u)))
         hl, hu = image_interval(act, l, u, fp)
         hmax.append(jnp.maximum(jnp.abs(hl), jnp.abs(hu)))
@@ -283,18 +320,48 @@ def _linear_single(layers, act, lo, hi, pre_int, fp: Fp):
         zm, zr = mr_affine(hm, hr, layers[m][0], layers[m][1], fp)
         ib = clean(round_down(zm - zr, fp), round_up(zm + zr, fp))
         lb = _backsub(layers, lines, zmax, hmax, m, xm, xr, fp)
+        if alpha and (alpha_output or m < len(layers) - 1):
+            lb = meet_intervals(lb, _forward_alpha(layers, act, lines, spaces, zmax, hmax, m,
+                                                   xm, xr, fp, alpha_steps, alpha_lr))
         bounds.append(meet_intervals(meet_intervals(ib, lb), pre_int[m]))
     return bounds
 
 
-def linear_forward(layers, act, lo, hi, pre_int, fp: Fp):
+def _forward_alpha(layers, act, lines, spaces, zmax, hmax, m, xm, xr, fp: Fp, steps, lr):
+    """:func:`_backsub` of layer m with each row's lower lines optimized from the lines
+    given (slope range ``[min(slopes), max(slopes)]``, intercepts fitted)."""
+    dt = fp.dtype
+    n = layers[m][0].shape[0]
+    smin, smax = float(min(act.slopes)), float(max(act.slopes))
+
+    def bound(alpha, fpx):
+        rl = []
+        for k, (au, bu, al, bl) in enumerate(lines):
+            pts, use = spaces[k]
+            a = (smin + alpha[k] * (smax - smin)).astype(dt)
+            _, b = _intercepts(a, pts, fpx)
+            rl.append((au, bu, jnp.where(use, a, al), jnp.where(use, b, bl)))
+        lo, hi = _backsub(layers, rl, zmax, hmax, m, xm, xr, fpx)
+        return jnp.concatenate([hi, -lo])
+
+    alpha0 = [jnp.broadcast_to(_to_unit(al, smin, smax), (2 * n,) + al.shape)
+              for _, _, al, _ in lines]
+    up = _adam_min(bound, alpha0, steps, lr, fp)
+    return clean(-up[n:], up[:n])
+
+
+def linear_forward(layers, act, lo, hi, pre_int, fp: Fp, *, alpha_steps: int = 0,
+                   alpha_output: bool = True):
     """Pre-activation bounds ``[(l_1, u_1), ...]`` of a batch of boxes ``(..., N_0)``.
 
     ``pre_int`` are the interval bounds of the same boxes; the result is never looser.
+    ``alpha_steps``: optimize the lower lines of each row (:func:`_forward_alpha`), on the
+    output layer too if ``alpha_output``.
     """
     batch = lo.shape[:-1]
     flat = lambda a: a.reshape((-1,) + a.shape[len(batch):])  # noqa: E731
-    fn = jax.vmap(lambda l, h, p: _linear_single(layers, act, l, h, p, fp))
+    fn = jax.vmap(lambda l, h, p: _linear_single(layers, act, l, h, p, fp, alpha_steps,
+                                                 alpha_output))
     out = fn(flat(lo), flat(hi), [(flat(a), flat(b)) for a, b in pre_int])
     return [(a.reshape(batch + a.shape[1:]), b.reshape(batch + b.shape[1:])) for a, b in out]
 
@@ -331,20 +398,34 @@ def _deriv_lines(act, l, u, fp: Fp):
     jump/(u-k) (for ReLU on l<0<u: the lines through (l,0),(0,1) and (0,0),(u,1)).
     Smooth :math:`\varrho`: the constants :math:`[d_{lo},d_{hi}]`.
     """
-    dt = fp.dtype
     fin = jnp.isfinite(l) & jnp.isfinite(u)
     dl, du = _clarke_interval(act, l, u, fp)
     zero = jnp.zeros_like(l)
     if act.slopes is None or not act.kinks:
         return zero, du, zero, dl
     l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
-    on = jnp.ones(l.shape, bool)
+    pts, slopes = _deriv_points(act, l0, u0, fp)
+    ups, los = _candidate_lines(slopes, pts, fp)
+    mid = 0.5 * l0 + 0.5 * u0
+    au, bu = _pick(ups, mid, True)
+    al, bl = _pick(los, mid, False)
+    # the constant lines [dl, du] are always valid (also for non-finite ends)
+    return (jnp.where(fin, au, 0.0), jnp.where(fin, bu, du),
+            jnp.where(fin, al, 0.0), jnp.where(fin, bl, dl))
+
+
+def _deriv_points(act, l0, u0, fp: Fp):
+    """The points of :func:`_deriv_lines` (ends, and kinks with the Clarke hull) and its
+    candidate slopes (0 and, per kink strictly inside, jump/(k-l), jump/(u-k))."""
+    dt = fp.dtype
+    zero = jnp.zeros_like(l0)
+    on = jnp.ones(l0.shape, bool)
     pts = [(l0, l0) + tuple(deriv_interval(act, l0, l0, fp)) + (on,),
            (u0, u0) + tuple(deriv_interval(act, u0, u0, fp)) + (on,)]
     slopes = [zero]
     for i, k in enumerate(act.kinks):
         klo, khi = scalar_hull(k, fp)
-        klo_a, khi_a = jnp.full(l.shape, klo, dt), jnp.full(l.shape, khi, dt)
+        klo_a, khi_a = jnp.full(l0.shape, klo, dt), jnp.full(l0.shape, khi, dt)
         inside = (khi_a >= l0) & (klo_a <= u0)
         # at the kink: the chosen value and both one-sided slopes (the Clarke set)
         dkl, dkh = deriv_interval(act, klo_a, khi_a, fp)
@@ -356,13 +437,7 @@ def _deriv_lines(act, l, u, fp: Fp):
         strict = (l0 < klo) & (khi < u0)
         slopes.append(jnp.where(strict, jump / jnp.where(strict, klo - l0, 1.0), 0.0).astype(dt))
         slopes.append(jnp.where(strict, jump / jnp.where(strict, u0 - khi, 1.0), 0.0).astype(dt))
-    ups, los = _candidate_lines(slopes, pts, fp)
-    mid = 0.5 * l0 + 0.5 * u0
-    au, bu = _pick(ups, mid, True)
-    al, bl = _pick(los, mid, False)
-    # the constant lines [dl, du] are always valid (also for non-finite ends)
-    return (jnp.where(fin, au, 0.0), jnp.where(fin, bu, du),
-            jnp.where(fin, al, 0.0), jnp.where(fin, bl, dl))
+    return pts, slopes
 
 
 def _clarke_interval(act, l, u, fp: Fp):
@@ -407,8 +482,10 @@ def _apply_lines(lam, au, bu, al, bl, wmax, fp: Fp):
     pos = lam >= 0
     D = jnp.where(pos, lam * au, lam * al)
     t = jnp.sum(jnp.where(pos, lam * bu, lam * bl), axis=-1)
-    amax = jnp.maximum(jnp.abs(au), jnp.abs(al))
-    return D, t, _lines_err(lam, amax, jnp.maximum(jnp.abs(bu), jnp.abs(bl)), wmax, fp)
+    n = lam.shape[-1]  # lines per row (rows, n) or per neuron (n,): the max over rows
+    amax = jnp.maximum(jnp.abs(au), jnp.abs(al)).reshape(-1, n).max(0)
+    bmax = jnp.maximum(jnp.abs(bu), jnp.abs(bl)).reshape(-1, n).max(0)
+    return D, t, _lines_err(lam, amax, bmax, wmax, fp)
 
 
 def _add_c(c, t, fp: Fp):
@@ -481,7 +558,16 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
     size = P.shape[0] // ng
 
     def grouped(lam, which, k, wmax, extra=None):
-        """_apply_lines with each row group's own lines (``extra``: see :func:`_lines_err`)."""
+        """_apply_lines with each row group's own lines (``extra``: see :func:`_lines_err`);
+        with ``ctx["row_lines"]`` (one group), each row's own lines (optimized slopes)."""
+        if "row_lines" in ctx:
+            au, bu, al, bl = ctx["row_lines"][which][k]   # each (rows, n) or (n,)
+            pos = lam >= 0
+            D = jnp.where(pos, lam * au, lam * al)
+            t = jnp.sum(jnp.where(pos, lam * bu, lam * bl), axis=-1)
+            amax = jnp.maximum(jnp.abs(au), jnp.abs(al)).reshape(-1, lam.shape[-1]).max(0)
+            bmax = jnp.maximum(jnp.abs(bu), jnp.abs(bl)).reshape(-1, lam.shape[-1]).max(0)
+            return D, t, _lines_err(lam, amax, bmax, wmax, fp, extra)
         var = [ctx[which][k][grp[which]] for grp in ctx["groups"]]
         au, bu, al, bl = (jnp.stack([v[i] for v in var])[:, None] for i in range(4))
         lam3 = lam.reshape((ng, size) + lam.shape[1:])
@@ -527,6 +613,146 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
     return round_up((ym + yr) + err, fp, 2)
 
 
+
+# -- optimized relaxation slopes (alpha) -------------------------------------------------------
+
+
+def _kink_inside(act, l, u, fp: Fp):
+    """Where a kink lies strictly inside (l, u): there the relaxation lines have a choice."""
+    m = jnp.zeros(l.shape, bool)
+    for k in act.kinks:
+        klo, khi = scalar_hull(k, fp)
+        m = m | ((l < klo) & (khi < u))
+    return m
+
+
+def _to_unit(s, lo, hi):
+    """The parameter in [0, 1] of slope s on the segment [lo, hi] (0 where it is a point)."""
+    w = hi - lo
+    return jnp.clip(jnp.where(w > 0, (s - lo) / jnp.where(w > 0, w, 1.0), 0.0), 0.0, 1.0)
+
+
+def _alpha_spaces(act, pre, nh, fp: Fp):
+    r"""Per hidden layer, what the optimized slopes need: for the activation's lower line on
+    layers 0 .. nh-2, ``(pts, use)`` (slope range ``[min(slopes), max(slopes)]``); for the
+    lines in z of :math:`s_{nh-1}`, ``(pts, use, cmin, cmax)`` (slope range: the hull of the
+    candidate slopes of :func:`_deriv_lines`). ``use``: finite ends and a kink strictly
+    inside; elsewhere the un-optimized lines are kept."""
+    sp = {"lines": {}, "slines": None}
+    for k in range(nh):
+        l, u = pre[k]
+        fin = jnp.isfinite(l) & jnp.isfinite(u)
+        l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
+        use = fin & _kink_inside(act, l0, u0, fp)
+        if k < nh - 1:
+            sp["lines"][k] = (_pwl_points(act, l0, u0, fp)[0], use)
+        else:
+            pts, slopes = _deriv_points(act, l0, u0, fp)
+            cmin = functools.reduce(jnp.minimum, slopes)
+            cmax = functools.reduce(jnp.maximum, slopes)
+            sp["slines"] = (pts, use, cmin, cmax)
+    return sp
+
+
+def _alpha_row_lines(act, ctx, sp, alpha, base, fp: Fp):
+    r"""``row_lines`` for :func:`_jac_upper` from the parameters ``alpha`` (rows, n) in
+    [0, 1]: each row's lower line of the activation, and its upper and lower line in z of
+    :math:`s_{nh-1}`, with slopes on the ranges of :func:`_alpha_spaces` and intercepts
+    fitted by :func:`_intercepts` (valid for any slope); ``base``: the lines per layer
+    used where there is no choice (``(slines, lines)`` variant indices)."""
+    dt = fp.dtype
+    smin, smax = float(min(act.slopes)), float(max(act.slopes))
+    out = {"lines": {}, "slines": {}}
+    for k, (pts, use) in sp["lines"].items():
+        au, bu, al, bl = ctx["lines"][k][base[1]]
+        a = (smin + alpha["lines"][k] * (smax - smin)).astype(dt)
+        _, b = _intercepts(a, pts, fp)
+        out["lines"][k] = (au, bu, jnp.where(use, a, al), jnp.where(use, b, bl))
+    nh = len(ctx["lines"])
+    pts, use, cmin, cmax = sp["slines"]
+    au, bu, al, bl = ctx["slines"][nh - 1][base[0]]
+    a_up = (cmin + alpha["s_up"] * (cmax - cmin)).astype(dt)
+    a_lo = (cmin + alpha["s_lo"] * (cmax - cmin)).astype(dt)
+    b_up, _ = _intercepts(a_up, pts, fp)
+    _, b_lo = _intercepts(a_lo, pts, fp)
+    out["slines"][nh - 1] = (jnp.where(use, a_up, au), jnp.where(use, b_up, bu),
+                             jnp.where(use, a_lo, al), jnp.where(use, b_lo, bl))
+    return out
+
+
+def _alpha_init(act, ctx, sp, group):
+    """The parameters of the lines of one row group (``(slines, lines)`` variant indices)."""
+    smin, smax = float(min(act.slopes)), float(max(act.slopes))
+    nh = len(ctx["lines"])
+    alpha = {"lines": {k: _to_unit(ctx["lines"][k][group[1]][2], smin, smax)
+                       for k in sp["lines"]}}
+    _, _, cmin, cmax = sp["slines"]
+    au, _, al, _ = ctx["slines"][nh - 1][group[0]]
+    alpha["s_up"], alpha["s_lo"] = _to_unit(au, cmin, cmax), _to_unit(al, cmin, cmax)
+    return alpha
+
+
+def _adam_min(bound, alpha0, steps: int, lr: float, fp: Fp):
+    r"""Sound upper bounds ``bound(alpha, fp)`` (a vector, one per row) with each row's
+    parameters optimized: ``steps`` projected Adam steps on the sum of the rows (each row's
+    parameters are its own, so this is each row's own gradient) from ``alpha0`` (a pytree
+    of arrays (rows, ...) in [0, 1]). The steps follow the bound without rounding terms
+    (``bound(alpha, exact)``, unit roundoff 0: fewer operations to compile and run); each
+    row's best iterate by that value is then bounded with the rounding terms, so the
+    result is sound whatever the optimizer does."""
+    exact = Fp(fp.dtype, 0.0, 0.0)
+
+    def loss(alpha):
+        up = bound(alpha, exact)
+        return jnp.sum(jnp.where(jnp.isfinite(up), up, 0.0)), up
+
+    grad = jax.value_and_grad(loss, has_aux=True)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+
+    def pick(better, new, old):  # rows where ``better``: new
+        return jax.tree.map(lambda a, b: jnp.where(
+            better.reshape(better.shape + (1,) * (a.ndim - 1)), a, b), new, old)
+
+    def step(carry, i):
+        alpha, mom, var, best, best_alpha = carry
+        (_, up), g = grad(alpha)
+        up = jnp.where(jnp.isnan(up), jnp.inf, up)
+        better = up < best
+        best, best_alpha = jnp.where(better, up, best), pick(better, alpha, best_alpha)
+        g = jax.tree.map(lambda v: jnp.where(jnp.isfinite(v), v, 0.0), g)
+        mom = jax.tree.map(lambda a, b: b1 * a + (1 - b1) * b, mom, g)
+        var = jax.tree.map(lambda a, b: b2 * a + (1 - b2) * b * b, var, g)
+        t = (i + 1).astype(best.dtype)
+        rate = lr * jnp.sqrt(1 - b2**t) / (1 - b1**t)
+        alpha = jax.tree.map(lambda a, mo, v: jnp.clip(a - rate * mo / (jnp.sqrt(v) + eps),
+                                                       0.0, 1.0), alpha, mom, var)
+        return (alpha, mom, var, best, best_alpha), None
+
+    zeros = jax.tree.map(jnp.zeros_like, alpha0)
+    up0 = jax.eval_shape(lambda a: bound(a, exact), alpha0)
+    best0 = jnp.full(up0.shape, jnp.inf, up0.dtype)
+    (alpha, _, _, best, best_alpha), _ = jax.lax.scan(
+        step, (alpha0, zeros, zeros, best0, alpha0), jnp.arange(steps))
+    last = bound(alpha, exact)
+    best_alpha = pick(last < best, alpha, best_alpha)
+    return bound(best_alpha, fp)
+
+
+def _alpha_optimize(P, c, m, octx, vb, alpha0, sp, act, steps: int, lr: float):
+    r"""Upper bounds of the rows of :math:`Pv_m+c` (as :func:`_jac_upper`, one group) with
+    each row's relaxation slopes optimized (:func:`_adam_min`) from ``alpha0``."""
+    fp = octx["fp"]
+    zero = jnp.zeros(P.shape[0], fp.dtype)
+
+    def bound(alpha, fpx):
+        cx = dict(octx, fp=fpx, groups=[{"slines": 0, "lines": 0}],
+                  row_lines=_alpha_row_lines(act, octx, sp, alpha, (0, 0), fpx))
+        up = _jac_upper(P, c, zero, m, cx, vb)
+        return jnp.where(jnp.isnan(up), jnp.inf, up)
+
+    return _adam_min(bound, alpha0, steps, lr, fp)
+
+
 def _vb_interval(layers, act, pre, fp: Fp):
     """Interval enclosures of the backward vectors v_k (k = 0 .. L-2) of one box, one row per
     output: v_{L-2} = A_L rows exactly, v_{k-1} = A_k^T (s_k * v_k) in center/radius form."""
@@ -544,9 +770,14 @@ def _vb_interval(layers, act, pre, fp: Fp):
     return vb
 
 
-def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp):
+def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp, alpha_steps: int = 0,
+                alpha_rows=("v", "entries", "norm"), alpha_lr: float = ALPHA_LR):
     """Linear Jacobian enclosure of one box, intersected with ``J0``; and the bound of
-    ``sum_i |J_oi|`` per output (inf where ``norm_row`` is False)."""
+    ``sum_i |J_oi|`` per output (inf where ``norm_row`` is False). With ``alpha_steps``
+    (piecewise-linear activations with kinks) the rows named in ``alpha_rows``
+    (``"v"``: the intermediate v_k, ``"entries"``: the entries of J, ``"norm"``: the norm
+    row) are also bounded with optimized slopes (:func:`_alpha_optimize`), the smaller
+    bound kept."""
     nh = len(layers) - 1
     dt = fp.dtype
     xm, xr = midrad(lo, hi, fp)
@@ -578,13 +809,26 @@ def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp):
     ctx["umax"] = umax
     vb_all = _vb_interval(layers, act, pre, fp)
 
+    alpha = alpha_steps > 0 and pwl and bool(act.kinks)
+    sp = _alpha_spaces(act, pre, nh, fp) if alpha else None
+
+    def optimized(P, c, m, vb, octx, up_groups):
+        """The rows' bounds with optimized slopes, from each row's best group's slopes."""
+        gi = jnp.argmin(up_groups, axis=0)
+        inits = [_alpha_init(act, ctx, sp, (g["slines"], g["lines"])) for g in ctx["groups"]]
+        alpha0 = jax.tree.map(lambda *a: jnp.stack(a)[gi], *inits)
+        return _alpha_optimize(P, c, m, octx, vb, alpha0, sp, act, alpha_steps, alpha_lr)
+
     def rows(n, m, vb, octx):
         """Upper bounds of v_m (J^T for m = -1) and of -v_m: both relaxations, the min."""
         eye = jnp.eye(n, dtype=dt)
         ng = len(ctx["groups"])
         P = jnp.concatenate([eye, -eye] * ng)
         up = _jac_upper(P, jnp.zeros(2 * n * ng, dt), jnp.zeros(2 * n * ng, dt), m, octx, vb)
-        up = jnp.min(jnp.where(jnp.isnan(up), jnp.inf, up).reshape(ng, 2 * n), axis=0)
+        upg = jnp.where(jnp.isnan(up), jnp.inf, up).reshape(ng, 2 * n)
+        up = jnp.min(upg, axis=0)
+        if alpha and ("entries" if m < 0 else "v") in alpha_rows:
+            up = jnp.minimum(up, optimized(P[:2 * n], jnp.zeros(2 * n, dt), m, vb, octx, upg))
         return clean(-up[n:], up[:n])
 
     def per_output(vb, J0o):
@@ -609,14 +853,18 @@ def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp):
         ng = len(ctx["groups"])
         nb = _jac_upper(jnp.stack([a] * ng), jnp.stack([c0] * ng), jnp.zeros(ng, dt), -1, octx,
                         vb)
-        nb = jnp.min(jnp.where(jnp.isnan(nb), jnp.inf, nb))
+        nbg = jnp.where(jnp.isnan(nb), jnp.inf, nb)
+        nb = jnp.min(nbg)
+        if alpha and "norm" in alpha_rows:
+            nb = jnp.minimum(nb, optimized(a[None], c0[None], -1, vb, octx, nbg[:, None])[0])
         return Jl, Ju, jnp.where(jnp.all(fin), nb, jnp.inf)
 
     # the outputs are independent: one trace, vmapped over them (not a Python loop)
     return jax.vmap(per_output)(vb_all, J0)
 
 
-def linear_jacobian(layers, act, lo, hi, pre, J0, fp: Fp, *, norm_row: bool = False):
+def linear_jacobian(layers, act, lo, hi, pre, J0, fp: Fp, *, norm_row: bool = False,
+                    alpha_steps: int = 0, alpha_rows=("v", "entries", "norm")):
     r"""Jacobian enclosure by back-substitution through the backward pass, batched over boxes.
 
     ``pre``: sound pre-activation bounds of the boxes; ``J0``: a sound enclosure (lo, hi) of
@@ -628,11 +876,14 @@ def linear_jacobian(layers, act, lo, hi, pre, J0, fp: Fp, *, norm_row: bool = Fa
     batch = lo.shape[:-1]
     flat = lambda a: a.reshape((-1,) + a.shape[len(batch):])  # noqa: E731
     args = (flat(lo), flat(hi), [(flat(a), flat(b)) for a, b in pre], (flat(J0[0]), flat(J0[1])))
-    one = lambda a: _jac_single(layers, act, a[0], a[1], a[2], a[3], norm_row, fp)  # noqa: E731
+    one = lambda a: _jac_single(layers, act, a[0], a[1], a[2], a[3], norm_row, fp,  # noqa: E731
+                                alpha_steps, alpha_rows)
     # about 30 live (rows, width) coefficient matrices per box: chunk the boxes so that a
     # batch of wide networks stays within about 1 GB
     n_max = max(max(A.shape) for A, _ in layers)
     per_box = 30 * 8 * n_max * (8 * n_max + 2)
+    if alpha_steps:  # per-row slopes, their gradients and Adam's two moments
+        per_box *= 4
     chunk = max(1, int(2**30 // per_box))
     num = args[0].shape[0]
     out = jax.vmap(one)(args) if num <= chunk else jax.lax.map(one, args, batch_size=chunk)

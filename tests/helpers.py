@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 import jrelu
@@ -56,3 +57,22 @@ def normal(key, shape, dtype=float):
 def uniform(key, shape, dtype=float, minval=0.0, maxval=1.0):
     """``jax.random.uniform(key, shape, dtype, minval, maxval)`` bit for bit, drawn flat."""
     return _random.uniform(key, shape, dtype, minval, maxval)
+
+
+def numpy_network(rng: np.random.Generator, widths, dtype=np.float64) -> jrelu.Network:
+    """A random network drawn with NumPy (He-scaled normal weights, uniform biases, the
+    distributions of ``jrelu.init``): test data that costs no XLA compilation, for checks
+    that hold for any generic network."""
+    layers = []
+    for n_in, n_out in zip(widths[:-1], widths[1:]):
+        A = rng.normal(size=(n_out, n_in)) * np.sqrt(2.0 / n_in)
+        b = rng.uniform(-1.0 / np.sqrt(n_in), 1.0 / np.sqrt(n_in), n_out)
+        layers.append((jnp.asarray(A.astype(dtype)), jnp.asarray(b.astype(dtype))))
+    return jrelu.Network(layers)
+
+
+def np_init(seed: int, widths, dtype=np.float64) -> jrelu.Network:
+    """:func:`numpy_network` with ``np.random.default_rng(seed)``: a stand-in for
+    ``jrelu.init(jax.random.key(seed), widths)`` where any generic network will do (each new
+    ``widths`` costs ``jrelu.init`` about two XLA compilations per layer)."""
+    return numpy_network(np.random.default_rng(seed), widths, dtype)

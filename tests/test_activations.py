@@ -1,5 +1,6 @@
 """Activations: one chosen Dϱ under every JAX transform; one-sided and second derivatives."""
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -74,21 +75,29 @@ def test_smooth_first_derivative_matches_central_differences(act):
         np.testing.assert_allclose(act.deriv(jnp.float64(z)), fd, rtol=0, atol=1e-9)
 
 
-def test_smooth_second_derivatives_under_hessian():
-    z = jnp.asarray(AWAY)
+@jax.jit
+def _second_derivatives(z, net, x):
+    """The hessians of the smooth activations at z and of a Tanh network at x, the closed
+    forms of the first two, and central differences of the network's gradient (one program)."""
     s = jax.nn.sigmoid(z)
     hess_softplus = jax.vmap(jax.hessian(jrelu.Softplus()))(z)
-    np.testing.assert_allclose(hess_softplus, s * (1 - s), rtol=1e-13)
     hess_tanh = jax.vmap(jax.hessian(jrelu.Tanh()))(z)
-    np.testing.assert_allclose(hess_tanh, -2 * jnp.tanh(z) * (1 - jnp.tanh(z) ** 2), rtol=1e-13)
-    # and through a network: jax.hessian of a smooth-activation realization vs FD of its gradient
-    net = jrelu.init(jax.random.key(0), (3, 4, 1))
-    f = lambda x: jrelu.realize(net, x, activation=jrelu.Tanh())[0]
-    x = jnp.array([0.3, -0.2, 0.7])
-    H = jax.hessian(f)(x)
+    f = lambda x: jrelu.realize(net, x, activation=jrelu.Tanh())[0]  # noqa: E731
     h = 1e-5
     g = jax.grad(f)
     fd = jnp.stack([(g(x + h * e) - g(x - h * e)) / (2 * h) for e in jnp.eye(3)])
+    return (hess_softplus, s * (1 - s), hess_tanh, -2 * jnp.tanh(z) * (1 - jnp.tanh(z) ** 2),
+            jax.hessian(f)(x), fd)
+
+
+def test_smooth_second_derivatives_under_hessian():
+    z = jnp.asarray(AWAY)
+    # and through a network: jax.hessian of a smooth-activation realization vs FD of its gradient
+    net = helpers.np_init(0, (3, 4, 1))  # any network: NumPy-drawn
+    x = jnp.array([0.3, -0.2, 0.7])
+    hess_softplus, want_softplus, hess_tanh, want_tanh, H, fd = _second_derivatives(z, net, x)
+    np.testing.assert_allclose(hess_softplus, want_softplus, rtol=1e-13)
+    np.testing.assert_allclose(hess_tanh, want_tanh, rtol=1e-13)
     np.testing.assert_allclose(H, fd, atol=1e-9)
 
 

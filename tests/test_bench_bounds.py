@@ -76,3 +76,17 @@ def test_exact_values_of_known_networks():
     with pytest.raises(ValueError, match="net must have 2 inputs"):
         bb.exact_regions(jrelu.Network([(jnp.ones((2, 3)), jnp.zeros(2))]),
                          (np.zeros(3), np.ones(3)))
+
+
+def test_methods_of_the_suite():
+    assert bb.available_methods() == ("interval", "linear", "alpha")
+    assert bb.SMOKE_SIZES["methods"] == ("interval", "linear")  # alpha compiles too long
+
+
+@pytest.mark.slow  # compiles method="alpha" (about 20 s of CPU)
+def test_smoke_sizes_with_alpha():
+    result = bb.bench_bounds(**{**bb.SMOKE_SIZES, "methods": ("linear", "alpha")})
+    (row,) = result["cases"]
+    assert result["alpha_all_sound"] is True and result["alpha_never_looser_than_linear"]
+    assert 1.0 <= row["alpha/exact"] <= row["linear/exact"]
+    assert "alpha" in result["table"]

@@ -375,6 +375,9 @@ def test_method_is_checked():
     with pytest.raises(ValueError, match="^method"):
         jrelu.certified_sup_error(net, lambda x: x[0], box, target_lipschitz=1.0,
                                   method="Linear")
+    with pytest.raises(ValueError, match="^method must be one of"):  # not for branch and bound
+        jrelu.certified_sup_error(net, lambda x: x[0], box, target_lipschitz=1.0,
+                                  method="alpha")
 
 
 # -- the linear relaxation of the backward pass (Jacobian graph) -------------------------------
@@ -407,13 +410,17 @@ def test_backward_relaxation_never_looser_than_interval_products():
 _BENCH_2_16_16_1 = {0.01: (2.051383382545786, 2.051383382545786, 2.0513833825458483),
                     0.1: (2.330365655956687, 2.3288200784497803, 2.795802644609199),
                     1.0: (13.162159861288307, 4.958542686470487, 20.44516658224469)}
+# auto_LiRPA 0.7.1's alpha-CROWN bound on the same boxes
+_BENCH_ALPHA_CROWN = {0.01: 2.051383382545786, 0.1: 2.330365655956687, 1.0: 12.862013989850904}
 
 
-@pytest.mark.slow  # compiles lipschitz_bound for one more shape (about 5 s of CPU)
+@pytest.mark.slow  # compiles lipschitz_bound for one more shape (linear: about 5 s of CPU,
+# alpha: about 20 s more)
 def test_lipschitz_as_tight_as_auto_lirpa_crown_on_the_benchmark_net():
     """lipschitz_bound(norm="inf") against stored auto_LiRPA CROWN bounds and exact values:
     at most CROWN's bound up to rounding (1e-12 relative; CROWN ignores rounding), at least
-    the exact maximum, and well below the 0.2 linear bound on the larger boxes."""
+    the exact maximum, and well below the 0.2 linear bound on the larger boxes; with
+    method="alpha" at most alpha-CROWN's bound, strictly below it at half-width 1."""
     from jrelu._bench_bounds import benchmark_cases
 
     with jax.enable_x64(True):
@@ -423,8 +430,71 @@ def test_lipschitz_as_tight_as_auto_lirpa_crown_on_the_benchmark_net():
         L = jrelu.lipschitz_bound(net, (c - rs[:, None], c + rs[:, None]), norm="inf")
         Li = jrelu.lipschitz_bound(net, (c - rs[:, None], c + rs[:, None]), norm="inf",
                                    method="interval")
-    for r, got, gi in zip(rs, np.asarray(L), np.asarray(Li)):
+        La = jrelu.lipschitz_bound(net, (c - rs[:, None], c + rs[:, None]), norm="inf",
+                                   method="alpha")
+    for r, got, gi, ga in zip(rs, np.asarray(L), np.asarray(Li), np.asarray(La)):
         crown, exact, old = _BENCH_2_16_16_1[float(r)]
         assert exact * (1 - 1e-12) <= got <= crown * (1 + 1e-12) and got <= gi
         if r >= 0.1:
             assert got < 0.9 * old
+        # method="alpha": at most alpha-CROWN's bound (strictly below it at r = 1, where
+        # the linear bound is above it), never above the linear one, at least the exact max
+        assert exact * (1 - 1e-12) <= ga <= got
+        assert ga <= _BENCH_ALPHA_CROWN[float(r)] * (1 + 1e-12)
+        if r == 1.0:
+            assert ga < _BENCH_ALPHA_CROWN[1.0] < got
+
+
+# -- method="alpha": optimized relaxation slopes -----------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [pytest.param(jnp.float32, marks=pytest.mark.slow),
+                                   jnp.float64], ids=["float32", "float64"])
+def test_alpha_finds_the_better_lower_line(dtype):
+    """f(x) = relu(x) - x/2 on [-1, 2] (the second neuron, relu(x + 2), is stable): the
+    linear method's lower line of relu is z (u >= -l), giving f >= x/2 >= -1/2; with slope
+    a, f >= (a - 1/2) x, best at a = 1/2: the exact minimum 0 (the interval bound is -1).
+    20 Adam steps from a = 1 end within a few hundredths of it (-0.012 in both dtypes); the
+    upper bound (the chord: the exact maximum 1) stays (up to the rounding terms)."""
+    net = jrelu.Network([(jnp.ones((2, 1), dtype), jnp.asarray([0.0, 2.0], dtype)),
+                         (jnp.asarray([[1.0, -0.5]], dtype), jnp.ones(1, dtype))])
+    box = (jnp.asarray([-1.0], dtype), jnp.asarray([2.0], dtype))
+    ll, lh = jrelu.realize_bounds(net, box)
+    al, ah = jrelu.realize_bounds(net, box, method="alpha")
+    assert al.dtype == dtype
+    assert float(ll[0]) <= -0.5 and -0.05 < float(al[0]) <= 0.0
+    assert 1.0 <= float(ah[0]) <= float(lh[0]) <= 1.0 + 1e-5
+
+
+@pytest.mark.parametrize("dtype", [pytest.param(jnp.float32, marks=pytest.mark.slow),
+                                   jnp.float64], ids=["float32", "float64"])
+def test_alpha_never_looser_sound_and_tighter(dtype):
+    """A 2-8-1 network with dyadic weights (one hidden layer: the slopes of the lines in z
+    that relax the derivative are optimized, each row its own), four boxes: never looser
+    than the linear method, strictly tighter on the first box (3.91 against 4.14), and
+    sound: dense samples and corners inside, the exact maximum of ||grad f||_1 (region
+    enumeration in rational arithmetic) below the Lipschitz bound."""
+    from jrelu._bench_bounds import exact_lipschitz
+
+    with jax.enable_x64(True):
+        net = dyadic_net(jax.random.key(7), [2, 8, 1], dtype)
+        c = jnp.asarray([[0.25, -0.5], [0.0, 0.0], [0.5, 0.25], [-0.25, 0.5]], dtype)
+        r = jnp.asarray([[1.0], [0.5], [0.25], [1.0]], dtype)
+        lo, hi = c - r, c + r
+        # the alpha kernel calls the linear one: compiled once for both methods
+        La = jrelu.lipschitz_bound(net, (lo, hi), norm="inf", method="alpha")
+        Al, Ah = jrelu.derivative_bounds(net, (lo, hi), method="alpha")
+        L = jrelu.lipschitz_bound(net, (lo, hi), norm="inf")
+        Jl, Jh = jrelu.derivative_bounds(net, (lo, hi))
+        x = samples_in(jax.random.key(2), lo, hi, 256)
+        net64 = jrelu.Network([(A.astype(jnp.float64), b.astype(jnp.float64))
+                               for A, b in net.layers])
+        J = jrelu.derivative(net64, x.astype(jnp.float64))  # exact: dyadic weights
+    assert La.dtype == dtype
+    assert bool(jnp.all((Jl <= Al) & (Ah <= Jh))) and bool(jnp.all(La <= L))
+    assert float(La[0]) < 0.97 * float(L[0])
+    assert bool(jnp.all((Al[:, None] <= J) & (J <= Ah[:, None])))
+    for i in range(lo.shape[0]):
+        ex = exact_lipschitz(net, (np.asarray(lo[i]), np.asarray(hi[i])))
+        assert Fraction(float(La[i])) >= ex
+        assert float(jnp.max(jnp.sum(jnp.abs(J[i]), axis=-1))) <= float(La[i])

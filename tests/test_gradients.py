@@ -8,6 +8,7 @@ import pathlib
 import subprocess
 import sys
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -101,12 +102,18 @@ def plain_mlp_risk(net, xs, ys):
     return jnp.mean((h @ A.T + b - ys) ** 2)
 
 
+# jax.grad of the two costs, compiled once per shape (eagerly, every primitive of the
+# backward pass would be compiled on its own)
+_grad_empirical_risk = jax.jit(jax.grad(empirical_risk))
+_grad_plain_mlp_risk = jax.jit(jax.grad(plain_mlp_risk))
+
+
 # -- costs --------------------------------------------------------------------------------
 
 
 def test_named_losses_match_their_formulas():
     rng = np.random.default_rng(0)
-    net = jrelu.init(jax.random.key(0), (3, 5, 4))
+    net = helpers.np_init(0, (3, 5, 4))
     xs = jnp.asarray(rng.normal(size=(6, 3)))
     ys = jnp.asarray(3 * rng.normal(size=(6, 4)))  # some |error| > 1 for the Huber branch
     pred = jrelu.realize(net, xs)
@@ -125,7 +132,7 @@ def test_named_losses_match_their_formulas():
 
 def test_weights_are_the_masses_of_the_measure():
     rng = np.random.default_rng(1)
-    net = jrelu.init(jax.random.key(1), (2, 4, 1))
+    net = helpers.np_init(1, (2, 4, 1))
     xs, ys = jnp.asarray(rng.normal(size=(5, 2))), jnp.asarray(rng.normal(size=(5, 1)))
     per = (jrelu.realize(net, xs) - ys)[:, 0] ** 2
     w = jnp.array([0.5, 0.0, 2.0, 1.0, 3.0])
@@ -143,7 +150,7 @@ def test_weights_are_the_masses_of_the_measure():
 
 def test_flat_versions_agree():
     rng = np.random.default_rng(2)
-    net = jrelu.init(jax.random.key(2), (2, 3, 3, 2))
+    net = helpers.np_init(2, (2, 3, 3, 2))
     xs, ys = jnp.asarray(rng.normal(size=(4, 2))), jnp.asarray(rng.normal(size=(4, 2)))
     theta = jrelu.flatten(net)
     assert empirical_risk_flat(theta, net.widths, xs, ys) == empirical_risk(net, xs, ys)
@@ -164,7 +171,7 @@ def test_flat_versions_agree():
     (dict(loss="l1"), "unknown loss"),
 ])
 def test_cost_errors(bad, match):
-    net = jrelu.init(jax.random.key(0), (2, 3, 1))
+    net = helpers.np_init(0, (2, 3, 1))
     args = dict(xs=np.zeros((4, 2)), ys=np.zeros((4, 1)), loss="mse", weights=None) | bad
     for fn in (empirical_risk, generalized_gradient):
         with pytest.raises(ValueError, match=match):
@@ -172,7 +179,7 @@ def test_cost_errors(bad, match):
 
 
 def test_class_index_errors():
-    net = jrelu.init(jax.random.key(0), (2, 3, 3))
+    net = helpers.np_init(0, (2, 3, 3))
     xs = np.zeros((2, 2))
     with pytest.raises(ValueError, match="out of range"):
         empirical_risk(net, xs, np.array([0, 3]), loss="softmax_cross_entropy")
@@ -225,8 +232,8 @@ def test_generalized_gradient_equals_jax_grad_exactly_at_degenerate_theta(seed):
     for k, m in planted:
         assert zs[k - 1][m, 0] == 0.0
     G = generalized_gradient(net, xs, ys)
-    auto = jax.grad(empirical_risk)(net, xs, ys)
-    plain = jax.grad(plain_mlp_risk)(net, xs, ys)
+    auto = _grad_empirical_risk(net, xs, ys)
+    plain = _grad_plain_mlp_risk(net, xs, ys)
     for g, a, p in zip(jax.tree.leaves(G), jax.tree.leaves(auto), jax.tree.leaves(plain)):
         np.testing.assert_array_equal(g, a)
         np.testing.assert_array_equal(g, p)
@@ -244,7 +251,7 @@ def test_generalized_gradient_is_the_left_derivative_pattern():
     theta = jrelu.flatten(net)
     i_b2 = 2 + 2 + 2  # A_1 (2), b_1 (2), A_2 (2), then b_2
     e = jnp.zeros_like(theta).at[i_b2].set(1.0)
-    risk = lambda t: empirical_risk_flat(t, net.widths, xs, ys)
+    risk = jax.jit(lambda t: empirical_risk_flat(t, net.widths, xs, ys))  # one compilation
     r0 = risk(theta)
     for h in (2.0**-10, 2.0**-20):
         assert (risk(theta - h * e) - r0) / h == 0.0
@@ -464,7 +471,7 @@ def test_certificate_depth_one_and_kink_free():
     xs, ys = jnp.asarray(rng.normal(size=(4, 3))), jnp.asarray(rng.normal(size=(4, 2)))
     cert = limiting_subgradient_certificate(lin, xs, ys)
     assert cert.certified and "no hidden layer" in cert.verdict
-    net = jrelu.init(jax.random.key(4), (3, 5, 5, 2))
+    net = helpers.np_init(4, (3, 5, 5, 2))
     cert = limiting_subgradient_certificate(net, xs, ys, num=5)
     assert cert.kinks_at_theta == 0 and cert.certified
 
@@ -489,7 +496,7 @@ def test_differentiability_report_locates_kinks():
     zs = jrelu.preactivations(pnet, jnp.asarray(xs))[:-1]
     assert sum(len(loc.data_indices) for loc in rep.locations) == sum(
         int(jnp.sum(z == 0)) for z in zs)
-    free = jrelu.init(jax.random.key(8), (2, 4, 1))
+    free = helpers.np_init(8, (2, 4, 1))
     rep = differentiability_report(free, rng.normal(size=(5, 2)))
     assert rep.certainly_c1 and rep.locations == () and "is C¹" in str(rep)
     with pytest.raises(ValueError, match="xs must have shape"):
@@ -571,3 +578,6 @@ def test_exact_identities_do_not_depend_on_xla_thread_settings():
         env=env, cwd=here.parent.parent, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "9 passed" in run.stdout, run.stdout[-3000:]
+    # the inner session used this session's compilation cache and left it in place
+    cache = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    assert not cache or os.path.isdir(cache), cache

@@ -1,5 +1,6 @@
 """Kolmogorov PDEs: closed forms, exact Feynman–Kac samplers, both solvers."""
 
+import functools
 import math
 
 import chex
@@ -37,16 +38,23 @@ def _pde_residual(problem, t, x):
 # -- closed forms ----------------------------------------------------------------------------
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _closed_form_checks(problem, ts, xs):
+    """The PDE residual at (ts × xs), the solution's scale there, and solution_grad next to
+    jax.grad of the solution (one compiled program per problem)."""
+    res = jax.vmap(jax.vmap(lambda t, x: _pde_residual(problem, t, x), (None, 0)),
+                   (0, None))(ts, xs)
+    scale = 1.0 + jnp.abs(jax.vmap(lambda t: problem.value(t, xs))(ts))
+    return res, scale, problem.solution_grad(xs), jax.vmap(jax.grad(problem.solution))(xs)
+
+
 @pytest.mark.parametrize("problem", HEAT + [BS], ids=lambda p: p.name)
 def test_closed_form_solves_the_kolmogorov_pde_and_gradient_is_its_gradient(problem):
     xs = _points(problem)
     ts = jnp.array([0.1, problem.T, 2.0])
-    res = jax.jit(jax.vmap(jax.vmap(lambda t, x: _pde_residual(problem, t, x), (None, 0)),
-                           (0, None)))(ts, xs)
-    scale = 1.0 + jnp.abs(jax.vmap(lambda t: problem.value(t, xs))(ts))
+    res, scale, grad, auto = _closed_form_checks(problem, ts, xs)
     assert float(jnp.max(jnp.abs(res) / scale)) <= 1e-10
-    chex.assert_trees_all_close(problem.solution_grad(xs),
-                                jax.vmap(jax.grad(problem.solution))(xs), rtol=1e-13, atol=1e-13)
+    chex.assert_trees_all_close(grad, auto, rtol=1e-13, atol=1e-13)
 
 
 @pytest.mark.parametrize("problem", HEAT, ids=lambda p: p.name)
@@ -86,10 +94,12 @@ def _bs_call(s, k, r, sigma, t, q=0.0):
 
 def test_black_scholes_d1_is_the_textbook_formula():
     p = pde.BlackScholesGeometric(dim=1, T=0.75, rate=0.04, volatility=0.3, strike=95.0)
+    solution_and_grad = jax.jit(lambda x: (p.solution(x), p.solution_grad(x)))
     for s in (80.0, 95.0, 123.0):
         price, delta = _bs_call(s, 95.0, 0.04, 0.3, 0.75)
-        assert abs(float(p.solution(jnp.array([s]))) - price) < 1e-12 * price
-        assert abs(float(p.solution_grad(jnp.array([s]))[0]) - delta) < 1e-13
+        u, du = solution_and_grad(jnp.array([s]))
+        assert abs(float(u) - price) < 1e-12 * price
+        assert abs(float(du[0]) - delta) < 1e-13
 
 
 def test_black_scholes_geometric_on_the_diagonal_is_a_one_asset_call_with_dividends():
@@ -128,14 +138,15 @@ def test_black_scholes_price_and_delta_match_monte_carlo_within_4_sigma():
     assert abs(float(p.solution(x)) - float(mean)) <= 4 * float(se)
     assert np.all(np.abs(np.asarray(p.solution_grad(x)) - d_mean) <= 4 * d_se)
     # the pathwise delta is jax.grad of φ(X_T^x) with the same paths
-    pw = jax.vmap(jax.grad(lambda xx, s, c: p.phi(s * xx + c)), in_axes=(None, 0, 0))
+    @jax.jit
+    def pathwise(x, z):
+        s, c = p.scale_shift(z)
+        pw = jax.vmap(jax.grad(lambda xx, s, c: p.phi(s * xx + c)), in_axes=(None, 0, 0))
+        return pw(x, s, c), (jnp.exp(-p.rate * p.T) * (p.phi(s * x + c) > 0)
+                             * jnp.exp(jnp.mean(jnp.log(s * x), axis=-1)))[:, None] / (p.dim * x)
+
     z = helpers.normal(jax.random.key(3), (1000, p.dim), jnp.float64)
-    s, c = p.scale_shift(z)
-    np.testing.assert_allclose(
-        pw(x, s, c),
-        (jnp.exp(-p.rate * p.T) * (p.phi(s * x + c) > 0) * jnp.exp(jnp.mean(jnp.log(s * x),
-                                                                       axis=-1)))[:, None]
-        / (p.dim * x), rtol=1e-12)
+    np.testing.assert_allclose(*pathwise(x, z), rtol=1e-12)
 
 
 def test_black_scholes_delta_matches_central_differences_of_the_price():
@@ -226,6 +237,14 @@ def test_problem_validation():
 # -- constructive solver: the averaging network --------------------------------------------
 
 
+@functools.partial(jax.jit, static_argnames="act")
+def _at_shifted_points(avg, phi, x, shifts, act):
+    """D^N and RΦ of avg at x, and of phi at x + c_i for every shift c_i (one program)."""
+    return (jrelu.derivative(avg, x, activation=act), jrelu.realize(avg, x, activation=act),
+            jax.vmap(lambda c: jrelu.derivative(phi, x + c, activation=act))(shifts),
+            jax.vmap(lambda c: jrelu.realize(phi, x + c, activation=act))(shifts))
+
+
 def test_averaging_network_derivative_is_the_average_of_derivatives_exactly_at_kinks():
     """Dyadic Φ, dyadic shifts, n = 4 paths, a point where hidden neurons of every copy sit
     exactly on kinks: D^N of the averaging network equals (1/n)Σ D^NΦ(x + c_i) bit for bit,
@@ -241,12 +260,10 @@ def test_averaging_network_derivative_is_the_average_of_derivatives_exactly_at_k
     avg = pde.averaging_network(phi, scales, shifts)
     for c in (0.0, 0.5, 1.0):
         act = jrelu.ReLU(deriv_at_kink=c)
-        D = jrelu.derivative(avg, x, activation=act)
-        ref = sum(np.asarray(jrelu.derivative(phi, x + s, activation=act)) for s in shifts) / n
+        D, v, Ds, vs = _at_shifted_points(avg, phi, jnp.asarray(x), jnp.asarray(shifts), act)
+        ref = sum(np.asarray(Di) for Di in Ds) / n
         np.testing.assert_array_equal(D, ref)
-        v = jrelu.realize(avg, x, activation=act)
-        np.testing.assert_array_equal(v, sum(np.asarray(jrelu.realize(phi, x + s, activation=act))
-                                             for s in shifts) / n)
+        np.testing.assert_array_equal(v, sum(np.asarray(vi) for vi in vs) / n)
     pre = jrelu.preactivations(phi, x)
     assert any(np.any(np.asarray(z) == 0) for z in pre[:-1])  # kinks really are hit
 
@@ -280,7 +297,7 @@ def test_averaging_network_derivative_with_scales_to_round_off():
 
 
 def test_averaging_network_input_checks():
-    phi = jrelu.init(jax.random.key(0), (3, 4, 1), dtype=jnp.float64)
+    phi = helpers.np_init(0, (3, 4, 1), np.float64)
     with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
         pde.averaging_network(phi, jnp.ones((2, 4)), jnp.zeros((2, 4)))
 
@@ -321,13 +338,14 @@ def test_solve_learning_reduces_error_and_segments_reproduce_one_run():
     floor = 8 * p.T * p.dim / 3 + 8 * p.T**2 * p.dim
     assert float(hist.loss[-100:].mean()) < 1.2 * floor
     # two segments with the returned optimizer state equal the single run, bit for bit
-    net_a, h_a = pde.solve_learning(p, net0, optimizer=opt, steps=200, batch_size=256, key=key)
-    net_b, h_b = pde.solve_learning(p, net_a, optimizer=opt, steps=400, batch_size=256, key=key,
-                                    opt_state=h_a.opt_state, start_step=200)
+    # (of equal length: one compiled training loop serves both)
+    net_a, h_a = pde.solve_learning(p, net0, optimizer=opt, steps=300, batch_size=256, key=key)
+    net_b, h_b = pde.solve_learning(p, net_a, optimizer=opt, steps=300, batch_size=256, key=key,
+                                    opt_state=h_a.opt_state, start_step=300)
     chex.assert_trees_all_equal(net_b, net)
     np.testing.assert_array_equal(np.concatenate([h_a.loss, h_b.loss]), hist.loss)
     with pytest.raises(ValueError, match="R\\^2"):
-        pde.solve_learning(p, jrelu.init(key, (3, 4, 1)), optimizer=opt, steps=1, batch_size=8,
+        pde.solve_learning(p, helpers.np_init(0, (3, 4, 1)), optimizer=opt, steps=1, batch_size=8,
                            key=key)
 
 
@@ -376,7 +394,7 @@ def test_relative_l2_errors_result_and_checks():
     with pytest.raises(TypeError, match="activation"):
         pde.relative_l2_errors(net, p, x, activation=jax.nn.relu)
     with pytest.raises(ValueError, match=r"R\^2 to R"):
-        pde.relative_l2_errors(jrelu.init(jax.random.key(0), (2, 3, 2)), p, x)
+        pde.relative_l2_errors(helpers.np_init(0, (2, 3, 2)), p, x)
 
 
 # -- ensembles, the semigroup split and the structured averaging network ---------------------
@@ -443,16 +461,16 @@ def test_averaging_network_derivative_is_jacfwd_away_from_kinks_and_float32_work
 
 
 def test_averaging_network_checks():
-    phi = jrelu.init(jax.random.key(0), (3, 4, 1), dtype=jnp.float64)
+    phi = helpers.np_init(0, (3, 4, 1), np.float64)
     with pytest.raises(TypeError, match="base"):
         pde.AveragingNetwork("net", jnp.ones((2, 3)), jnp.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
         pde.AveragingNetwork(phi, jnp.ones((2, 4)), jnp.zeros((2, 4)))
     with pytest.raises(ValueError, match="base"):
-        pde.AveragingNetwork(jrelu.init(jax.random.key(0), (3, 2)), jnp.ones((1, 3)),
+        pde.AveragingNetwork(helpers.np_init(0, (3, 2)), jnp.ones((1, 3)),
                              jnp.zeros((1, 3)))
     with pytest.raises(ValueError, match="block-diagonal"):  # a dense 8-wide net: no ensemble
-        pde.AveragingNetwork(jrelu.init(jax.random.key(0), (3, 8, 8, 1)), jnp.ones((1, 3)),
+        pde.AveragingNetwork(helpers.np_init(0, (3, 8, 8, 1)), jnp.ones((1, 3)),
                              jnp.zeros((1, 3)), members=2)
     avg = pde.AveragingNetwork(phi, jnp.ones((2, 3)), jnp.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"x must have shape \(3,\)"):
@@ -469,7 +487,7 @@ def test_ensemble_members_round_trip_and_checks():
         np.testing.assert_array_equal(jrelu.flatten(a), jrelu.flatten(b))
     np.testing.assert_array_equal(jrelu.flatten(jrelu.parallel(*back)), jrelu.flatten(par))
     with pytest.raises(ValueError, match="block-diagonal"):
-        pde.ensemble_members(jrelu.init(jax.random.key(0), (3, 6, 6, 3)), members=3)
+        pde.ensemble_members(helpers.np_init(0, (3, 6, 6, 3)), members=3)
     with pytest.raises(ValueError, match="members"):
         pde.ensemble_members(par, members=4)
     with pytest.raises(ValueError, match="members"):
@@ -564,7 +582,7 @@ def test_feynman_kac_data_inputs_at_path_ends_and_targets_over_paths():
         pde.feynman_kac_data(p, paths=0)
     with pytest.raises(TypeError, match="antithetic"):
         pde.feynman_kac_data(p, paths=2, antithetic="yes")
-    net0 = jrelu.init(jax.random.key(0), (4, 4, 1), dtype=jnp.float64)
+    net0 = helpers.np_init(0, (4, 4, 1), np.float64)
     kw = dict(optimizer=optax.sgd(1e-3), steps=1, batch_size=4, key=jax.random.key(1))
     with pytest.raises(TypeError, match="data must be a callable"):
         pde.solve_learning(p, net0, data=[1, 2], **kw)
@@ -598,7 +616,7 @@ def test_solve_learning_ensemble_stays_parallel_and_segments_reproduce():
 
 def test_relative_l2_errors_of_an_averaging_network():
     p = pde.HeatSquare(dim=3, T=0.2)
-    phi = jrelu.init(jax.random.key(0), (3, 8, 1), dtype=jnp.float64)
+    phi = helpers.np_init(0, (3, 8, 1), np.float64)
     s, c = pde.path_maps(p, 4, key=jax.random.key(1), dtype=jnp.float64, t=0.05)
     avg = pde.AveragingNetwork(phi, s, c)
     xs = p.sample_box(jax.random.key(2), 300, dtype=jnp.float64)

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,7 +32,9 @@ def test_random_samplers_are_per_index_and_keyed():
         assert full.shape == (40, 4)
         np.testing.assert_array_equal(perm, full[np.asarray(idx)])
         assert not np.array_equal(other, full)
-    np.testing.assert_array_equal(Gaussian(3)(key, 5), Gaussian(3).points(key, jnp.arange(5)))
+    g = _all_samplers()[1]  # the batch of 5 of test_direct_call_eager_jit_and_sweep_...[float64]
+    np.testing.assert_array_equal(g(key, 5, dtype=jnp.float64),
+                                  g.points(key, jnp.arange(5), dtype=jnp.float64))
 
 
 def test_sampler_ranges():
@@ -50,10 +53,12 @@ def test_sampler_ranges():
 
 
 def test_dtype_is_keyword_and_respected():
+    # the samplers and point count of test_direct_call_eager_jit_and_sweep_give_the_same_points:
+    # the same compiled programs (the dtype check does not depend on them)
     key = jax.random.key(0)
-    for s in (UniformBox(2), Gaussian(2), RadialShells(2), Halton(2), TensorGrid(2)):
-        assert s(key, 4, dtype=jnp.float32).dtype == jnp.float32
-        assert s.points(key, jnp.arange(4), dtype=jnp.float64).dtype == jnp.float64
+    for s in _all_samplers()[:5]:
+        assert s(key, N_POINTS, dtype=jnp.float32).dtype == jnp.float32
+        assert s.points(key, jnp.arange(N_POINTS), dtype=jnp.float64).dtype == jnp.float64
 
 
 def test_halton_known_values():
@@ -110,11 +115,21 @@ def test_options_are_keyword_only():
     assert d == {"sampler": "FromFunction", "dim": 2, "fn": "normal", "name": "n"}
 
 
-def _all_samplers(d=3):
-    return (UniformBox(d, low=-2.0, high=3.0), Gaussian(d, mean=1.0, std=2.0),
-            RadialShells(d, r_max=1e3, num_shells=5), Halton(d, scramble=True),
-            TensorGrid(d, num_per_axis=11, low=-1.0, high=2.5),
-            FromFunction(d, lambda k: jax.random.laplace(k, (d,)), name="laplace"))
+def _laplace3(k):
+    return jax.random.laplace(k, (3,))
+
+
+# one tuple of sampler objects (equal and hashable: a static jit argument), so that the
+# tests below share the compiled sampling programs
+_SAMPLERS3 = (UniformBox(3, low=-2.0, high=3.0), Gaussian(3, mean=1.0, std=2.0),
+              RadialShells(3, r_max=1e3, num_shells=5), Halton(3, scramble=True),
+              TensorGrid(3, num_per_axis=11, low=-1.0, high=2.5),
+              FromFunction(3, _laplace3, name="laplace"))
+N_POINTS = 300  # the point count of the default-suite checks below
+
+
+def _all_samplers():
+    return _SAMPLERS3
 
 
 def _check_same_points(s, dtype, key, n, with_sweep):
@@ -131,7 +146,7 @@ def _check_same_points(s, dtype, key, n, with_sweep):
     if not with_sweep:
         return
     np.testing.assert_array_equal(s(key, 5, dtype=dtype), eager[:5])  # another batch size
-    net = jrelu.init(jax.random.key(0), (s.dim, 2, 1), dtype=dtype)
+    net = helpers.np_init(0, (s.dim, 2, 1), dtype)  # any network: NumPy-drawn
     rep = jrelu.error_sweep(net, lambda x: jnp.sqrt(jnp.sum(x * x)), s, num_points=n,
                             key=key, derivative=False, chunk_size=128, progress=False)
     for i, x in ((rep.value.argmax_index, rep.value.argmax),
@@ -148,7 +163,7 @@ def test_direct_call_eager_jit_and_sweep_give_the_same_points(dtype):
     for s in _all_samplers():
         # float64: the samplers whose eager and jit points differed before, and Gaussian
         if dtype == jnp.float32 or isinstance(s, (Gaussian, RadialShells, Halton)):
-            _check_same_points(s, dtype, key, 300, with_sweep=isinstance(s, Gaussian))
+            _check_same_points(s, dtype, key, N_POINTS, with_sweep=isinstance(s, Gaussian))
 
 
 @pytest.mark.slow

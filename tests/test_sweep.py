@@ -12,9 +12,23 @@ import pytest
 
 import jrelu
 from jrelu._stats import QUANTILE_RESOLUTION, exact_sum
-from jrelu.samplers import Gaussian, Halton, RadialShells, TensorGrid, UniformBox
+from jrelu.samplers import Gaussian, RadialShells, TensorGrid, UniformBox
 
 TIMING = ("seconds", "points_per_second")
+
+# The sweep compiles one program per (network shapes, target, sampler, kappa, dtype, ...):
+# the tests share one such set where their checks do not depend on it (see _hard_case).
+HARD_WIDTHS = (3, 16, 16, 2)
+HARD_SAMPLER = RadialShells(3, r_max=1e3, num_shells=6, r_min=1e-2)
+
+
+def _hard_target(x):
+    return jnp.stack([jnp.sum(jnp.sin(x)), jnp.prod(x)])
+
+
+def _gaussian_points(key, std=1.0):
+    """300 points of Gaussian(3, std=std) (one compiled sampling program for every std)."""
+    return std * Gaussian(3)(key, 300)
 
 
 def _untimed(report):
@@ -36,8 +50,9 @@ def _l1_network(d, dtype=jnp.float64):
 
 @pytest.mark.parametrize("widths", [(5, 7, 6, 2), (2, 9, 4), (3, 4)])
 def test_value_and_derivative_equal_realize_and_derivative_exactly(widths):
-    net = jrelu.init(jax.random.key(0), widths)
-    x = helpers.normal(jax.random.key(1), (33, widths[0]))
+    rng = np.random.default_rng(len(widths))  # NumPy draws: no XLA compilations for data
+    net = helpers.numpy_network(rng, widths)
+    x = jnp.asarray(rng.normal(size=(33, widths[0])))
     zero = lambda x: jnp.zeros(widths[-1])  # noqa: E731
     e = jax.jit(lambda net, x: jrelu.pointwise_errors(net, zero, x))(net, x)
     y, J = e.value, e.derivative
@@ -47,7 +62,7 @@ def test_value_and_derivative_equal_realize_and_derivative_exactly(widths):
 
 def test_pointwise_errors_formulas_and_shapes():
     """The per-point numbers of the sweep (its chunk function calls pointwise_errors)."""
-    net = jrelu.init(jax.random.key(5), (3, 12, 2))
+    net = helpers.np_init(5, (3, 12, 2))
     A = jnp.array([[1.0, -2.0, 0.5], [0.0, 1.0, 1.0]])
     target = lambda x: jnp.tanh(A @ x) + 0.1 * jnp.sum(x**2)  # noqa: E731
     n, kappa = 300, 1.5
@@ -60,7 +75,8 @@ def test_pointwise_errors_formulas_and_shapes():
         nan = jrelu.pointwise_errors(net, lambda x: A @ x / x[0], jnp.zeros((2, 3)))
         return e, one, grid, nan, jax.vmap(target)(x), jax.vmap(jax.jacrev(target))(x)
 
-    x = Gaussian(3, std=3.0)(jax.random.key(2), n, dtype=jnp.float64)
+    x = _gaussian_points(jax.random.key(2), std=3.0)
+    assert x.shape == (n, 3) and x.dtype == jnp.float64
     e, one, grid, nan, fx, gx = run(x)
     np.testing.assert_array_equal(e.target_value, fx)
     np.testing.assert_array_equal(e.target_derivative, gx)
@@ -80,7 +96,7 @@ def test_pointwise_errors_formulas_and_shapes():
 
 
 def test_pointwise_errors_bad_input():
-    net = jrelu.init(jax.random.key(0), (3, 4, 2))
+    net = helpers.np_init(0, (3, 4, 2))
     ok = lambda x: x[:2]  # noqa: E731
     with pytest.raises(ValueError, match=r"x must have shape .* N_0 = 3"):
         jrelu.pointwise_errors(net, ok, jnp.ones((5, 2)))
@@ -153,14 +169,8 @@ def test_planted_errors_found_on_grid():
 
 def test_statistics_match_direct_computation():
     """Cross-check every statistic against a direct, unchunked numpy computation."""
-    net = jrelu.init(jax.random.key(5), (3, 12, 12, 2))
-    A = jnp.array([[1.0, -2.0, 0.5], [0.0, 1.0, 1.0]])
-
-    def target(x):
-        return jnp.tanh(A @ x) + 0.1 * jnp.sum(x**2)
-
-    sampler = RadialShells(3, r_max=50.0, num_shells=6, r_min=0.05)
-    n, kappa, key = 700, 1.5, jax.random.key(7)
+    net, target, sampler, _ = _hard_case(jnp.float64)  # 6 shells, radii 1e-2 .. 1e3
+    n, kappa, key = 700, 1.0, jax.random.key(7)
     r = jrelu.error_sweep(net, target, sampler, num_points=n, key=key, kappa=kappa, chunk_size=96,
                           quantiles=(0.1, 0.5, 0.9, 1.0))
 
@@ -221,10 +231,8 @@ def test_exact_sum_is_exact():
 
 
 def test_chunked_equals_unchunked_exactly():
-    net = jrelu.init(jax.random.key(1), (4, 16, 16, 1))
-    tgt = lambda x: jnp.sum(jnp.sin(x)) + jnp.sum(x**2)
+    net, tgt, s, _ = _hard_case(jnp.float64)
     kw = dict(kappa=1.0, quantiles=(0.5, 0.99))
-    s = Gaussian(4, std=2.0)
     kw.update(num_points=1000, key=jax.random.key(2))
     a = jrelu.error_sweep(net, tgt, s, chunk_size=1000, **kw)
     b = jrelu.error_sweep(net, tgt, s, chunk_size=96, **kw)
@@ -238,7 +246,7 @@ def test_chunked_equals_unchunked_exactly():
 
 
 def test_scalar_and_vector_targets_agree():
-    net = jrelu.init(jax.random.key(1), (3, 8, 1))
+    net = helpers.np_init(1, (3, 8, 1))
     s = UniformBox(3, low=-1.0, high=1.0)
     nk = dict(num_points=200, key=jax.random.key(0))
     a = jrelu.error_sweep(net, lambda x: jnp.sum(x**3), s, **nk, chunk_size=64)
@@ -252,16 +260,14 @@ def test_scalar_and_vector_targets_agree():
 
 
 def test_report_json_and_progress(capsys):
-    net = jrelu.init(jax.random.key(0), (2, 4, 1))
-    s = Halton(2, low=-1.0, high=1.0)
-    r = jrelu.error_sweep(net, lambda x: x[0] * x[1], s, num_points=64, key=jax.random.key(0),
-                          chunk_size=16,
-                          progress=True)
+    net, target, s, _ = _hard_case(jnp.float64)
+    r = jrelu.error_sweep(net, target, s, num_points=64, key=jax.random.key(0), kappa=1.0,
+                          chunk_size=16, progress=True)
     err = capsys.readouterr().err
     assert "jrelu sweep: 64/64 points" in err and "points/s" in err and "ETA" in err
     assert json.loads(r.to_json()) == r.to_dict()
     assert r.to_dict()["value"]["sup"] == r.sup_value_error
-    jrelu.error_sweep(net, lambda x: x[0] * x[1], s, num_points=64, key=jax.random.key(0),
+    jrelu.error_sweep(net, target, s, num_points=64, key=jax.random.key(0), kappa=1.0,
                       chunk_size=16, progress=False)
     assert capsys.readouterr().err == ""
 
@@ -270,7 +276,7 @@ def test_report_json_and_progress(capsys):
 
 
 def test_bad_input_is_refused_before_work():
-    net = jrelu.init(jax.random.key(0), (3, 4, 2))
+    net = helpers.np_init(0, (3, 4, 2))
     ok = lambda x: x[:2]
     s = UniformBox(3)
     key = jax.random.key(0)
@@ -291,7 +297,7 @@ def test_bad_input_is_refused_before_work():
     with pytest.raises(ValueError, match="num_points"):
         jrelu.error_sweep(net, ok, s, num_points=0, key=key)
     with pytest.raises(ValueError, match="exceeds"):
-        jrelu.error_sweep(jrelu.init(key, (1, 2, 1)), lambda x: x,
+        jrelu.error_sweep(helpers.np_init(0, (1, 2, 1)), lambda x: x,
                           TensorGrid(1, num_per_axis=4), num_points=5, key=key)
     # non-finite target: the first offending point is named
     grid = TensorGrid(3, num_per_axis=3, low=-1.0, high=1.0)  # point index 13 is the origin
@@ -305,7 +311,7 @@ def test_bad_input_is_refused_before_work():
                           key=key)
     # ... also when it only shows up after the probe, mid-sweep
     with pytest.raises(ValueError, match=r"target value f\(x\) is not finite at point index 400"):
-        jrelu.error_sweep(jrelu.init(key, (1, 4, 1)), lambda x: 1.0 / (x - 400.0),
+        jrelu.error_sweep(helpers.np_init(0, (1, 4, 1)), lambda x: 1.0 / (x - 400.0),
                           TensorGrid(1, num_per_axis=1001, low=0.0, high=1000.0),
                           num_points=None, key=key, chunk_size=64)
 
@@ -314,11 +320,14 @@ def test_bad_input_is_refused_before_work():
 
 
 def _hard_case(dtype):
-    """The case where batch-dependent rounding showed: many points, big chunks, a vector target."""
-    net = jrelu.init(jax.random.key(1), (3, 16, 16, 2), dtype=dtype)
-    s = RadialShells(3, r_max=1e3, num_shells=6, r_min=1e-2)
+    """The case where batch-dependent rounding showed: many points, big chunks, a vector target.
+
+    Several other tests sweep this network, target, sampler and kappa as well (with their
+    own point counts, chunk sizes and keys), where their checks do not depend on them: the
+    sweep's compiled program is the same for all of them."""
+    net = jrelu.init(jax.random.key(1), HARD_WIDTHS, dtype=dtype)
     kw = dict(num_points=6001, key=jax.random.key(2), kappa=1.0, progress=False)
-    return net, (lambda x: jnp.stack([jnp.sum(jnp.sin(x)), jnp.prod(x)])), s, kw
+    return net, _hard_target, HARD_SAMPLER, kw
 
 
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
@@ -390,7 +399,7 @@ def test_float32_sweep_far_out_has_no_spurious_overflow(recwarn):
 
 
 def test_true_overflow_raises_named_value_error():
-    net = jrelu.init(jax.random.key(0), (3, 4, 1), dtype=jnp.float32)
+    net = helpers.np_init(0, (3, 4, 1), np.float32)
     c = 2.5e38  # each gradient entry fits float32, their Frobenius norm does not
     s = RadialShells(3, r_max=1e-3, num_shells=1, r_min=1e-3)
     with pytest.raises(ValueError, match=r"derivative error .* overflows float32 at point index 0"):
@@ -409,7 +418,7 @@ def test_default_shells_for_extreme_float64_radii():
     np.testing.assert_allclose(edges, [5e-201, 1e-150, 1e-50, 1e50, 1e150, 2e200], rtol=1e-12)
     edge = RadialShells(2, r_max=1.5e308, num_shells=2, r_min=1e-323).radial_edges()
     assert np.all(np.isfinite(edge)) and np.all(edge > 0)  # 2 r_max and r_min / 2 left out
-    net = jrelu.init(jax.random.key(0), (2, 4, 1))
+    net = helpers.np_init(0, (2, 4, 1))
     r = jrelu.error_sweep(net, lambda x: jnp.sum(x), s, num_points=50, key=jax.random.key(0),
                           derivative=False)
     assert [sh.count for sh in r.radial_profile] == [10] * 5
@@ -418,7 +427,7 @@ def test_default_shells_for_extreme_float64_radii():
 
 
 def test_int_key_is_a_type_error_naming_key():
-    net = jrelu.init(jax.random.key(0), (2, 4, 1))
+    net = helpers.np_init(0, (2, 4, 1))
     for bad in (0, 1.5, "0", None, np.zeros(3, np.uint32)):
         with pytest.raises(TypeError, match="^key must be a JAX PRNG key"):
             jrelu.error_sweep(net, lambda x: jnp.sum(x), Gaussian(2), num_points=10, key=bad)
@@ -456,16 +465,14 @@ class _Wrapped:
 
 
 def test_network_like_objects_sweep_like_their_network(tmp_path):
-    net = jrelu.init(jax.random.key(3), (3, 12, 2))
+    net, target, s, _ = _hard_case(jnp.float64)
     wrapped = _Wrapped(net)
-    target = lambda x: jnp.stack([jnp.sum(jnp.sin(x)), jnp.prod(x)])  # noqa: E731
-    x = Gaussian(3)(jax.random.key(1), 50)
+    x = _gaussian_points(jax.random.key(1))
     pe = jax.jit(lambda w, x: (jrelu.pointwise_errors(w, target, x, kappa=1.0),
                                jrelu.pointwise_errors(w.net, target, x, kappa=1.0)))
     for a, b in zip(*pe(wrapped, x)):
         np.testing.assert_array_equal(a, b)
     kw = dict(num_points=300, key=jax.random.key(2), kappa=1.0, chunk_size=128, progress=False)
-    s = RadialShells(3, r_max=10.0, num_shells=3)
     assert _untimed(jrelu.error_sweep(wrapped, target, s, **kw)) == \
         _untimed(jrelu.error_sweep(net, target, s, **kw))
     # checkpoints fingerprint the class and the array leaves
@@ -483,7 +490,7 @@ def test_network_like_objects_sweep_like_their_network(tmp_path):
 
 
 def test_network_like_objects_are_checked():
-    net = jrelu.init(jax.random.key(0), (2, 4, 1))
+    net = helpers.np_init(0, (2, 4, 1))
     ok = lambda x: jnp.sum(x)  # noqa: E731
     nk = dict(num_points=10, key=jax.random.key(0))
 
@@ -516,11 +523,11 @@ def test_network_like_objects_are_checked():
 def test_averaging_network_sweeps_like_its_dense_network():
     if not hasattr(jrelu.pde, "AveragingNetwork"):
         pytest.skip("jrelu.pde.AveragingNetwork is not there")
-    phi = jrelu.init(jax.random.key(0), (3, 8, 1))
+    phi = helpers.np_init(0, (3, 8, 1))
     s, c = jrelu.pde.path_maps(jrelu.pde.HeatSquare(dim=3), 4, key=jax.random.key(1))
     avg = jrelu.pde.AveragingNetwork(phi, s, c)
     target = lambda x: jnp.sum(x**2)  # noqa: E731
-    x = Gaussian(3)(jax.random.key(2), 64)
+    x = _gaussian_points(jax.random.key(2))
     e, (y, J) = jax.jit(lambda n, x: (jrelu.pointwise_errors(n, target, x),
                                       n.value_and_derivative(x)))(avg, x)
     np.testing.assert_array_equal(e.value, y)
@@ -563,11 +570,11 @@ def test_default_blocking_by_backend_and_memory():
             (2**14, 2**20, 2**20)
     # on this CPU: a default sweep uses chunks of 8192 points; a chunk larger than the unit
     # takes several calls and reports what one call per chunk reports
-    net = jrelu.init(jax.random.key(0), (2, 4, 1))
+    net, target, s, _ = _hard_case(jnp.float64)
     kw = dict(num_points=20000, key=jax.random.key(0), kappa=1.0, progress=False)
-    r = jrelu.error_sweep(net, lambda x: jnp.sum(x), Gaussian(2), **kw)
+    r = jrelu.error_sweep(net, target, s, **kw)
     assert r.chunk_size == 8192 and r.num_chunks == 3
-    big = jrelu.error_sweep(net, lambda x: jnp.sum(x), Gaussian(2), chunk_size=19000, **kw)
+    big = jrelu.error_sweep(net, target, s, chunk_size=19000, **kw)
     assert big.num_chunks == 2
     da, db = _untimed(r), _untimed(big)
     for d in (da, db):
