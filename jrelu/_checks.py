@@ -45,16 +45,6 @@ def is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
-def hashable(obj) -> bool:
-    """Whether ``obj`` can be a static argument of ``jax.jit`` (activations are frozen
-    dataclasses; a user's unhashable subclass is then traced inline instead)."""
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True
-
-
 def type_name(x) -> str:
     return type(x).__name__
 

@@ -340,14 +340,6 @@ def value_and_derivative(net: Network, x: ArrayLike, *,
     _checks.network("net", net)
     _checks.activation("activation", activation)
     x = check_input(net, x)
-    if not _checks.hashable(activation):
-        return _value_and_derivative_blocked(net, x, activation)
-    return _value_and_derivative_jit(net, x, activation)
-
-
-def _value_and_derivative_blocked(net: Network, x, activation: Activation):
-    """:func:`value_and_derivative` of checked arguments: unblocked below the plan's
-    ``blocked_from`` points, else in blocks of its ``block_size`` (``lax.map``)."""
     batch = x.shape[:-1]
     n = math.prod(batch)
     plan = evaluation_blocking(net)
@@ -360,12 +352,6 @@ def _value_and_derivative_blocked(net: Network, x, activation: Activation):
     y = y.reshape(-1, net.output_dim)[:n].reshape(batch + (net.output_dim,))
     J = J.reshape(-1, net.output_dim, net.input_dim)[:n]
     return y, J.reshape(batch + J.shape[1:])
-
-
-# One compiled program per network shape, input shape and activation (an eager call is one
-# dispatch, not one per operation); inlined under an outer jit, grad or vmap.
-_value_and_derivative_jit = functools.partial(jax.jit, static_argnums=(2,))(
-    _value_and_derivative_blocked)
 
 
 def _value_and_derivative(net: Network, x, activation: Activation):

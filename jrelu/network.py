@@ -18,7 +18,6 @@ References:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 
 import jax
@@ -356,25 +355,13 @@ def preactivations(net: Network, x: ArrayLike, *,
     _checks.network("net", net)
     _checks.activation("activation", activation)
     h = check_input(net, x)
-    if not _checks.hashable(activation):
-        return _forward(net.layers, h, activation)
-    return _forward_jit(net.layers, h, activation)
-
-
-def _forward(layers, h, activation):
     zs = []
-    for k, (A, b) in enumerate(layers):
+    for k, (A, b) in enumerate(net.layers):
         z = _affine(A, b, h)
         zs.append(z)
-        if k < len(layers) - 1:
+        if k < len(net.layers) - 1:
             h = activation(z)
     return tuple(zs)
-
-
-# One compiled program per network shape, input shape and activation: an eager call costs
-# one dispatch instead of one per operation (and one compilation instead of one per
-# operation and shape); under an outer jit, grad or vmap it is inlined, the same program.
-_forward_jit = functools.partial(jax.jit, static_argnums=(2,))(_forward)
 
 
 @_refs
