@@ -310,9 +310,7 @@ def _linear_single(layers, act, lo, hi, pre_int, fp: Fp, alpha_steps: int = 0,
         l, u = bounds[m - 1]
         lines.append(_lines(act, l, u, fp))
         if alpha:
-            fin = jnp.isfinite(l) & jnp.isfinite(u)
-            l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
-            spaces.append((_pwl_points(act, l0, u0, fp)[0], fin & _kink_inside(act, l0, u0, fp)))
+            spaces.append(_lower_space(act, l, u, fp))
         zmax.append(jnp.maximum(jnp.abs(l), jnp.abs(u)))
         hl, hu = image_interval(act, l, u, fp)
         hmax.append(jnp.maximum(jnp.abs(hl), jnp.abs(hu)))
@@ -330,17 +328,12 @@ def _linear_single(layers, act, lo, hi, pre_int, fp: Fp, alpha_steps: int = 0,
 def _forward_alpha(layers, act, lines, spaces, zmax, hmax, m, xm, xr, fp: Fp, steps, lr):
     """:func:`_backsub` of layer m with each row's lower lines optimized from the lines
     given (slope range ``[min(slopes), max(slopes)]``, intercepts fitted)."""
-    dt = fp.dtype
     n = layers[m][0].shape[0]
     smin, smax = float(min(act.slopes)), float(max(act.slopes))
 
     def bound(alpha, fpx):
-        rl = []
-        for k, (au, bu, al, bl) in enumerate(lines):
-            pts, use = spaces[k]
-            a = (smin + alpha[k] * (smax - smin)).astype(dt)
-            _, b = _intercepts(a, pts, fpx)
-            rl.append((au, bu, jnp.where(use, a, al), jnp.where(use, b, bl)))
+        rl = [_fitted_lower(line, *spaces[k], alpha[k], smin, smax, fpx)
+              for k, line in enumerate(lines)]
         lo, hi = _backsub(layers, rl, zmax, hmax, m, xm, xr, fpx)
         return jnp.concatenate([hi, -lo])
 
@@ -476,16 +469,16 @@ def _lines_err(lam, amax, bmax, wmax, fp: Fp, extra=None):
     return round_up(_absmv_up(lam, round_up(q, fp, 4), fp) + under, fp)
 
 
-def _apply_lines(lam, au, bu, al, bl, wmax, fp: Fp):
+def _apply_lines(lam, au, bu, al, bl, wmax, fp: Fp, extra=None):
     r"""Relax :math:`\Lambda y` by lines in w: returns (D, t, err) with :math:`\Lambda y\le Dw+t
-    +\mathrm{err}` (rows of :math:`\Lambda`)."""
+    +\mathrm{err}` (rows of :math:`\Lambda`; ``extra``: see :func:`_lines_err`)."""
     pos = lam >= 0
     D = jnp.where(pos, lam * au, lam * al)
     t = jnp.sum(jnp.where(pos, lam * bu, lam * bl), axis=-1)
     n = lam.shape[-1]  # lines per row (rows, n) or per neuron (n,): the max over rows
     amax = jnp.maximum(jnp.abs(au), jnp.abs(al)).reshape(-1, n).max(0)
     bmax = jnp.maximum(jnp.abs(bu), jnp.abs(bl)).reshape(-1, n).max(0)
-    return D, t, _lines_err(lam, amax, bmax, wmax, fp)
+    return D, t, _lines_err(lam, amax, bmax, wmax, fp, extra)
 
 
 def _add_c(c, t, fp: Fp):
@@ -560,14 +553,8 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
     def grouped(lam, which, k, wmax, extra=None):
         """_apply_lines with each row group's own lines (``extra``: see :func:`_lines_err`);
         with ``ctx["row_lines"]`` (one group), each row's own lines (optimized slopes)."""
-        if "row_lines" in ctx:
-            au, bu, al, bl = ctx["row_lines"][which][k]   # each (rows, n) or (n,)
-            pos = lam >= 0
-            D = jnp.where(pos, lam * au, lam * al)
-            t = jnp.sum(jnp.where(pos, lam * bu, lam * bl), axis=-1)
-            amax = jnp.maximum(jnp.abs(au), jnp.abs(al)).reshape(-1, lam.shape[-1]).max(0)
-            bmax = jnp.maximum(jnp.abs(bu), jnp.abs(bl)).reshape(-1, lam.shape[-1]).max(0)
-            return D, t, _lines_err(lam, amax, bmax, wmax, fp, extra)
+        if "row_lines" in ctx:  # each line (rows, n) or (n,)
+            return _apply_lines(lam, *ctx["row_lines"][which][k], wmax, fp, extra)
         var = [ctx[which][k][grp[which]] for grp in ctx["groups"]]
         au, bu, al, bl = (jnp.stack([v[i] for v in var])[:, None] for i in range(4))
         lam3 = lam.reshape((ng, size) + lam.shape[1:])
@@ -632,25 +619,39 @@ def _to_unit(s, lo, hi):
     return jnp.clip(jnp.where(w > 0, (s - lo) / jnp.where(w > 0, w, 1.0), 0.0), 0.0, 1.0)
 
 
+def _lower_space(act, l, u, fp: Fp):
+    """``(pts, use)`` of the activation's lower line on [l, u]: the points where its
+    intercept is fitted (:func:`_pwl_points`), and where it has a choice (finite ends and a
+    kink strictly inside)."""
+    fin = jnp.isfinite(l) & jnp.isfinite(u)
+    l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
+    return _pwl_points(act, l0, u0, fp)[0], fin & _kink_inside(act, l0, u0, fp)
+
+
+def _fitted_lower(line, pts, use, alpha, smin, smax, fp: Fp):
+    """``line`` = (au, bu, al, bl) with, where ``use``, the lower line of slope
+    smin + alpha (smax - smin) and its intercept fitted at ``pts`` (valid for any slope)."""
+    au, bu, al, bl = line
+    a = (smin + alpha * (smax - smin)).astype(fp.dtype)
+    _, b = _intercepts(a, pts, fp)
+    return au, bu, jnp.where(use, a, al), jnp.where(use, b, bl)
+
+
 def _alpha_spaces(act, pre, nh, fp: Fp):
     r"""Per hidden layer, what the optimized slopes need: for the activation's lower line on
     layers 0 .. nh-2, ``(pts, use)`` (slope range ``[min(slopes), max(slopes)]``); for the
     lines in z of :math:`s_{nh-1}`, ``(pts, use, cmin, cmax)`` (slope range: the hull of the
     candidate slopes of :func:`_deriv_lines`). ``use``: finite ends and a kink strictly
     inside; elsewhere the un-optimized lines are kept."""
-    sp = {"lines": {}, "slines": None}
-    for k in range(nh):
-        l, u = pre[k]
-        fin = jnp.isfinite(l) & jnp.isfinite(u)
-        l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
-        use = fin & _kink_inside(act, l0, u0, fp)
-        if k < nh - 1:
-            sp["lines"][k] = (_pwl_points(act, l0, u0, fp)[0], use)
-        else:
-            pts, slopes = _deriv_points(act, l0, u0, fp)
-            cmin = functools.reduce(jnp.minimum, slopes)
-            cmax = functools.reduce(jnp.maximum, slopes)
-            sp["slines"] = (pts, use, cmin, cmax)
+    sp = {"lines": {k: _lower_space(act, *pre[k], fp) for k in range(nh - 1)}}
+    l, u = pre[nh - 1]
+    fin = jnp.isfinite(l) & jnp.isfinite(u)
+    l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
+    use = fin & _kink_inside(act, l0, u0, fp)
+    pts, slopes = _deriv_points(act, l0, u0, fp)
+    cmin = functools.reduce(jnp.minimum, slopes)
+    cmax = functools.reduce(jnp.maximum, slopes)
+    sp["slines"] = (pts, use, cmin, cmax)
     return sp
 
 
@@ -664,10 +665,8 @@ def _alpha_row_lines(act, ctx, sp, alpha, base, fp: Fp):
     smin, smax = float(min(act.slopes)), float(max(act.slopes))
     out = {"lines": {}, "slines": {}}
     for k, (pts, use) in sp["lines"].items():
-        au, bu, al, bl = ctx["lines"][k][base[1]]
-        a = (smin + alpha["lines"][k] * (smax - smin)).astype(dt)
-        _, b = _intercepts(a, pts, fp)
-        out["lines"][k] = (au, bu, jnp.where(use, a, al), jnp.where(use, b, bl))
+        out["lines"][k] = _fitted_lower(ctx["lines"][k][base[1]], pts, use, alpha["lines"][k],
+                                        smin, smax, fp)
     nh = len(ctx["lines"])
     pts, use, cmin, cmax = sp["slines"]
     au, bu, al, bl = ctx["slines"][nh - 1][base[0]]
