@@ -145,6 +145,14 @@ here. With :math:`K` = ``value_ulps``:
 Point inputs (boxes with :math:`\ell=h`) give enclosures whose radius is pure rounding
 slack; :func:`certified_sup_error` reports it as ``rounding_slack``.
 
+**Compiled kernels and long sessions.** Each network shape, box batch shape, dtype,
+activation and option compiles its own kernel, kept for the next call. On CPU one such
+kernel holds several hundred memory mappings, and Linux caps a process's mappings
+(``vm.max_map_count``, 65530 by default): a session that kept about a hundred of them
+would die inside XLA's compiler. So before compiling a new one, when the process uses more
+than half of its mappings, jrelu drops its compiled bounds kernels (they compile again when
+next needed, with the same results). Other compiled functions are left alone.
+
 References:
   Interval arithmetic and rounding-error bounds (:math:`\gamma_n`) as in N. J. Higham,
   *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM (2002), §3.1–3.5, and
@@ -187,6 +195,7 @@ from ._interval import (
     sum_up,
 )
 from ._linear_bounds import jacobian_backward, linear_forward, linear_jacobian, meet_intervals
+from ._residency import KernelFamily
 from .activations import Activation, relu
 from .network import Network
 
@@ -555,14 +564,18 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
 
 
 # Jitted kernels (the activation and the norm are static; the dtype model is read off the
-# traced arrays' dtypes).
+# traced arrays' dtypes). One compiled kernel holds hundreds of memory mappings on CPU: the
+# family drops them all when the process nears its cap (_residency).
+_KERNELS = KernelFamily()
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(3,))
 def _realize_bounds_jit(layers, lo, hi, act):
     return interval_forward(layers, act, lo, hi, rounding_model(lo.dtype))[-1]
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(3,))
 def _derivative_bounds_jit(layers, lo, hi, act):
     fp = rounding_model(lo.dtype)
@@ -570,6 +583,7 @@ def _derivative_bounds_jit(layers, lo, hi, act):
     return interval_jacobian(layers, act, pre, fp, lo.shape[:-1])
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _global_lipschitz_jit(layers, act, p):
     fp = rounding_model(layers[0][0].dtype)
@@ -583,6 +597,7 @@ def _global_lipschitz_jit(layers, act, p):
     return glob
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _box_lipschitz_jit(layers, lo, hi, act, p):
     Jl, Jh = _derivative_bounds_jit(layers, lo, hi, act)
@@ -606,6 +621,7 @@ def _linear_jacobian(layers, act, pre, pre_int, fp, batch_shape):
     return meet_intervals(meet_intervals(Jf, Jb), Ji)
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(3,))
 def _realize_linear_jit(layers, lo, hi, act):
     return _linear_pre(layers, act, lo, hi, rounding_model(lo.dtype))[0][-1]
@@ -621,6 +637,7 @@ def _linear_jacobian_rows(layers, act, lo, hi, fp, norm_row, alpha_steps=0):
                            alpha_steps=alpha_steps)
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(3,))
 def _linear_rows_jit(layers, lo, hi, act):
     """The kernel of derivative_bounds and lipschitz_bound (method="linear"): the D^N
@@ -628,6 +645,7 @@ def _linear_rows_jit(layers, lo, hi, act):
     return _linear_jacobian_rows(layers, act, lo, hi, rounding_model(lo.dtype), True)
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(3,))
 def _alpha_rows_jit(layers, lo, hi, act):
     """The kernel of method="alpha" (before the meet with the linear one)."""
@@ -635,6 +653,7 @@ def _alpha_rows_jit(layers, lo, hi, act):
                                  ALPHA_STEPS)
 
 
+@_KERNELS.add
 @jax.jit
 def _meet_rows_jit(a, b):
     """Entrywise intersection of two (J_lo, J_hi, norm rows) results."""
@@ -661,12 +680,14 @@ def _derivative_linear_jit(layers, lo, hi, act, method="linear"):
     return Jl, Jh
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(3,))
 def _realize_alpha_jit(layers, lo, hi, act):
     fp = rounding_model(lo.dtype)
     return _linear_pre(layers, act, lo, hi, fp, ALPHA_STEPS)[0][-1]
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(4, 5))
 def _lipschitz_from_rows_jit(layers, Jl, Jh, rows, act, p):
     """min(||max(|J_lo|, |J_hi|)||_p, the norm rows (p = inf), the global bound)."""
@@ -693,6 +714,7 @@ def _bisect(lo, hi, splits: int):
     return lo, hi
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
 def _box_lipschitz_split_jit(layers, lo, hi, act, p, splits, method):
     fp = rounding_model(lo.dtype)
@@ -978,6 +1000,7 @@ class _BoxEval(NamedTuple):
     points: jax.Array   # (B, P, N_0) the sampled points
 
 
+@_KERNELS.add
 @functools.partial(jax.jit, static_argnames=("activation", "target", "grad_bounds", "n_rand",
                                              "method"))
 def _evaluate_boxes(layers, blo, bhi, ilo, ihi, key, lip_scalar, lip_mat, target_error, *,
