@@ -527,7 +527,7 @@ def lipschitz_bound(net: Network, box: tuple[ArrayLike, ArrayLike] | None, *,
         '4.0000'
         >>> f"{float(jrelu.lipschitz_bound(net, (jnp.array([0.25]), jnp.array([1.0])))):.4f}"
         '3.0000'
-        >>> big = jrelu.init(jax.random.key(0), [2, 16, 16, 1])
+        >>> big = jrelu.init(jax.random.key(0), [2, 16, 1])
         >>> box = (-jnp.ones(2), jnp.ones(2))
         >>> L = jrelu.lipschitz_bound(big, box, method="interval")
         >>> bool(jrelu.lipschitz_bound(big, box, splits=4) <= jrelu.lipschitz_bound(big, box) <= L)

@@ -7,6 +7,7 @@ closed form (Yarotsky's interpolant of x², a planted bump).
 """
 
 import dataclasses
+import functools
 import json
 from fractions import Fraction
 from typing import ClassVar
@@ -83,10 +84,22 @@ def test_yarotsky_network_is_the_interpolant():
     assert float(err.min()) == 0.0
 
 
+# The enclosure tests on 3-input networks share the widths W3 and the batch of 10 boxes
+# boxes3(), so that the bound kernels compiled for an activation (a few seconds each) serve
+# every such test.
+W3 = (3, 16, 16, 2)
+
+
+@functools.cache
+def boxes3():
+    """10 boxes in [-1, 1]^3 of widths up to 0.8 (the enclosure tests' batch)."""
+    return random_boxes(jax.random.key(2), 10, 3, max_width=0.8)
+
+
 @pytest.mark.parametrize("act", ACTS, ids=repr)
 def test_realize_and_derivative_bounds_enclose_samples(act):
-    net = jrelu.init(jax.random.key(1), (3, 12, 12, 2))
-    lo, hi = random_boxes(jax.random.key(2), 10, 3, max_width=0.8)
+    net = jrelu.init(jax.random.key(1), W3)
+    lo, hi = boxes3()
     out_lo, out_hi = jrelu.realize_bounds(net, (lo, hi), activation=act)
     Jl, Jh = jrelu.derivative_bounds(net, (lo, hi), activation=act)
     assert out_lo.shape == out_hi.shape == (10, 2) and Jl.shape == Jh.shape == (10, 2, 3)
@@ -114,9 +127,11 @@ def _exact_relu_realize(net, x):
 
 
 def test_point_enclosure_contains_exact_rational_value():
-    net = jrelu.init(jax.random.key(4), (3, 8, 8, 2))
+    net = jrelu.init(jax.random.key(4), W3)
     x = jax.random.normal(jax.random.key(5), (30, 3))
-    lo, hi = jrelu.realize_bounds(net, (x, x))
+    # three batches of 10 zero-width boxes: the kernel of the enclosure tests
+    lo, hi = (jnp.concatenate(t) for t in zip(*(jrelu.realize_bounds(net, (x[k:k + 10],) * 2)
+                                                for k in range(0, 30, 10))))
     for i in range(x.shape[0]):
         exact = _exact_relu_realize(net, np.asarray(x[i]))
         for j in range(2):
@@ -314,9 +329,9 @@ def test_user_defined_activation_bounds_enclose_samples(act):
     assert bool(jnp.all(Jl[:, None] <= J)) and bool(jnp.all(J <= Jh[:, None]))
     assert float(jnp.max(out_hi - out_lo)) < 50.0  # not vacuous
     L = float(jrelu.lipschitz_bound(net, None, activation=act))  # uses act.lipschitz
-    x, yx = pts.reshape(-1, 2), y.reshape(-1)
-    slopes = jnp.abs(yx[1:] - yx[:-1]) / jnp.max(jnp.abs(x[1:] - x[:-1]), axis=-1)
-    assert float(jnp.max(slopes)) <= L
+    x, yx = np.asarray(pts).reshape(-1, 2), np.asarray(y).reshape(-1)  # NumPy: no compiling
+    slopes = np.abs(yx[1:] - yx[:-1]) / np.max(np.abs(x[1:] - x[:-1]), axis=-1)
+    assert float(np.max(slopes)) <= L
 
 
 def test_activation_without_interval_data_is_refused():
@@ -335,28 +350,32 @@ def test_activation_without_interval_data_is_refused():
     (jrelu.ReLU(), 1), (jrelu.ReLU(), 2), (jrelu.ReLU(), "inf"),
     (jrelu.LeakyReLU(negative_slope=-1.5), "inf"), (jrelu.Tanh(), 2)], ids=repr)
 def test_lipschitz_bound_dominates_difference_quotients(act, norm):
-    net = jrelu.init(jax.random.key(13), (3, 16, 16, 2))
+    net = jrelu.init(jax.random.key(13), W3)
     lo, hi = jnp.array([-0.4, 0.1, -0.3]), jnp.array([0.3, 0.5, 0.2])
-    L_box = float(jrelu.lipschitz_bound(net, (lo, hi), norm=norm, activation=act))
+    # the box first in the batch of the enclosure tests (their compiled kernel)
+    blo, bhi = boxes3()
+    L_boxes = jrelu.lipschitz_bound(net, (blo.at[0].set(lo), bhi.at[0].set(hi)), norm=norm,
+                                    activation=act)
+    L_box = float(L_boxes[0])
     L_glob = float(jrelu.lipschitz_bound(net, None, norm=norm, activation=act))
-    assert L_box <= L_glob
+    assert L_box <= L_glob and bool(jnp.all(L_boxes <= L_glob))
     k1, k2, k3 = jax.random.split(jax.random.key(14), 3)
     x = lo + jax.random.uniform(k1, (4000, 3)) * (hi - lo)
     # near pairs (local slopes, across kinks) and far pairs
     y = jnp.clip(x + 1e-3 * jax.random.normal(k2, x.shape), lo, hi)
     y = y.at[:2000].set(lo + jax.random.uniform(k3, (2000, 3)) * (hi - lo))
     p = {1: 1, 2: 2, "inf": np.inf}[norm]
-    num = jnp.linalg.norm(jrelu.realize(net, x, activation=act)
-                          - jrelu.realize(net, y, activation=act), ord=p, axis=-1)
-    den = jnp.linalg.norm(x - y, ord=p, axis=-1)
-    slopes = num / den
-    assert float(slopes.max()) <= L_box
+
+    def quotients(a, b):  # in NumPy (no compilation per operation and shape)
+        ra, rb = (np.asarray(jrelu.realize(net, t, activation=act)) for t in (a, b))
+        return (np.linalg.norm(ra - rb, ord=p, axis=-1)
+                / np.linalg.norm(np.asarray(a) - np.asarray(b), ord=p, axis=-1))
+
+    assert float(quotients(x, y).max()) <= L_box
     # global bound dominates slopes far away too
     xf = 10 * jax.random.normal(k1, (2000, 3))
     yf = xf + jax.random.normal(k2, (2000, 3))
-    num = jnp.linalg.norm(jrelu.realize(net, xf, activation=act)
-                          - jrelu.realize(net, yf, activation=act), ord=p, axis=-1)
-    assert float((num / jnp.linalg.norm(xf - yf, ord=p, axis=-1)).max()) <= L_glob
+    assert float(quotients(xf, yf).max()) <= L_glob
 
 
 def test_lipschitz_bound_exact_on_slope_network():

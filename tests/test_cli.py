@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 
+import helpers
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -352,8 +352,8 @@ def test_corrupt_checkpoint_in_the_output_folder_names_it_and_suggests_fresh(tmp
                                                                               content):
     ckpt = tmp_path / "checkpoint.npz"
     if content == "truncated":
-        save_checkpoint(ckpt, jrelu.init(jax.random.key(0), (10, 4, 1)), opt_state=None,
-                        step=2, key=jax.random.key(0))
+        save_checkpoint(ckpt, helpers.np_init(0, (10, 4, 1)), opt_state=None, step=2,
+                        key=jax.random.key(0))
         content = ckpt.read_bytes()[:-40]
     ckpt.write_bytes(content)
     assert main(_tiny_args(tmp_path)) == 2
@@ -367,7 +367,7 @@ def test_checkpoint_with_a_torn_history_is_refused(tmp_path, capsys):
     cfg = jconfig.load_config(ROOT / "configs" / "quickstart.toml", _TINY)
     from jrelu.experiment import fingerprint, make_optimizer
 
-    net = jrelu.init(jax.random.key(0), (10, 4, 1), dtype=jnp.float32)
+    net = helpers.np_init(0, (10, 4, 1), np.float32)  # a generic network
     save_checkpoint(ckpt, net, opt_state=make_optimizer(cfg)[0].init(net), step=2,
                     key=jax.random.key(0), extra={"loss": np.zeros(1), "kinks": np.zeros(1),
                                                   "seconds": np.zeros(())},

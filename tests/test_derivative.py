@@ -75,7 +75,7 @@ def test_all_routes_agree_exactly_at_planted_kinks(widths, c):
         net, x = _planted(seed, widths, act)
         if len(widths) > 2:
             zs = jrelu.preactivations(net, x, activation=act)[:-1]
-            assert any(bool((z == 0).any()) for z in zs), "kinks were planted"
+            assert any(bool((np.asarray(z) == 0).any()) for z in zs), "kinks were planted"
         want = _product_formula(net, x, act)
         for name, route in _routes(net, act).items():
             np.testing.assert_array_equal(route(jnp.asarray(x)), want, err_msg=name)
@@ -100,7 +100,7 @@ def test_batched_vmap_and_jit_agree_with_pointwise(c):
         # plant kinks at several batch points by making neurons' biases cancel
         net = plant_kinks(net, X[0], rng, act)
         X = X.reshape(3, 4, widths[0])
-        D = jrelu.derivative(net, X, activation=act)
+        D = np.asarray(jrelu.derivative(net, X, activation=act))  # (test-side ops in NumPy)
         assert D.shape == (3, 4, widths[-1], widths[0])
         f = lambda y, net=net: jrelu.realize(net, y, activation=act)
         flat = X.reshape(-1, widths[0])
@@ -111,7 +111,8 @@ def test_batched_vmap_and_jit_agree_with_pointwise(c):
             "vmap(derivative)": jax.vmap(
                 lambda y, net=net: jrelu.derivative(net, y, activation=act)),
         }.items():
-            np.testing.assert_array_equal(batched(flat).reshape(D.shape), D, err_msg=name)
+            np.testing.assert_array_equal(np.asarray(batched(flat)).reshape(D.shape), D,
+                                          err_msg=name)
         for i, y in enumerate(flat):
             np.testing.assert_array_equal(D.reshape(-1, *D.shape[-2:])[i],
                                           _product_formula(net, y, act))
@@ -186,22 +187,24 @@ ACTIVATIONS = [jrelu.ReLU(), jrelu.ReLU(deriv_at_kink=1.0), jrelu.LeakyReLU(nega
 @pytest.mark.parametrize("act", ACTIVATIONS, ids=repr)
 @pytest.mark.parametrize("L", [1, 2, 3, 4, 5, 6])
 def test_equals_central_differences_away_from_kinks(act, L):
-    key = jax.random.key(L)
+    # a generic network and points, drawn with NumPy; the test's own arithmetic (kink
+    # margins, shifted points, difference quotients) in float64 NumPy: no compilation per L
+    rng = np.random.default_rng(L)
     widths = (4,) + (6,) * (L - 1) + (2,)
-    net = jrelu.init(key, widths)
-    X = helpers.normal(jax.random.key(100 + L), (20, 4))
+    net = helpers.numpy_network(rng, widths)
+    X = rng.normal(size=(20, 4))
     h = 1e-6
-    zs = jrelu.preactivations(net, X, activation=act)[:-1]
-    margin = jnp.stack([
-        jnp.min(jnp.stack([jnp.abs(z - k) for k in act.kinks]), axis=0).min(axis=-1)
-        for z in zs]).min(axis=0) if (act.kinks and zs) else jnp.full(20, jnp.inf)
+    zs = [np.asarray(z) for z in jrelu.preactivations(net, X, activation=act)[:-1]]
+    margin = np.stack([
+        np.min(np.stack([np.abs(z - k) for k in act.kinks]), axis=0).min(axis=-1)
+        for z in zs]).min(axis=0) if (act.kinks and zs) else np.full(20, np.inf)
     keep = margin > 1e-3  # a step of 1e-6 cannot cross a kink from here
     assert keep.sum() >= 15
-    D = jrelu.derivative(net, X, activation=act)
-    E = jnp.eye(4)
-    fd = jnp.stack([(jrelu.realize(net, X + h * e, activation=act)
-                     - jrelu.realize(net, X - h * e, activation=act))
-                    / (2 * h) for e in E], axis=-1)
+    D = np.asarray(jrelu.derivative(net, X, activation=act))
+    E = np.eye(4)
+    fd = np.stack([(np.asarray(jrelu.realize(net, X + h * e, activation=act))
+                    - np.asarray(jrelu.realize(net, X - h * e, activation=act)))
+                   / (2 * h) for e in E], axis=-1)
     # rounding of the quotient: ~ eps·|RΦ|/h ≈ 1e-10; smooth truncation h²·|f'''| ≈ 1e-12
     np.testing.assert_allclose(D[keep], fd[keep], rtol=0, atol=1e-8)
 
@@ -235,7 +238,7 @@ def test_no_kink_value_makes_both_identities_right():
 
 
 def test_bad_input_and_float32():
-    net = jrelu.init(jax.random.key(0), (3, 8, 2), dtype=jnp.float32)
+    net = helpers.np_init(0, (3, 8, 2), np.float32)  # generic (no init compilations)
     with pytest.raises(ValueError, match=r"x must have shape \(3,\)"):
         jrelu.derivative(net, jnp.ones((2, 4)))
     with pytest.raises(TypeError, match="^activation must be a jrelu.Activation"):
@@ -244,7 +247,7 @@ def test_bad_input_and_float32():
         jrelu.value_and_derivative(net, jnp.ones(3), jrelu.ReLU())
     with pytest.raises(TypeError, match="^net must be a jrelu.Network"):
         jrelu.value_and_derivative(net.layers, jnp.ones(3))
-    x = helpers.normal(jax.random.key(1), (5, 3), jnp.float32)
+    x = jnp.asarray(np.random.default_rng(1).normal(size=(5, 3)), jnp.float32)
     D = jrelu.derivative(net, x)
     assert D.dtype == jnp.float32
     J = jax.vmap(jax.jacrev(lambda y: jrelu.realize(net, y)))(x)
@@ -299,17 +302,21 @@ def test_nan_input_gives_nan_derivative_on_every_route(act):
         "value_and_derivative": jrelu.value_and_derivative(net, X, activation=act)[1],
         **traced(X),
     }
+    # the test's own indexing in NumPy (eager jnp gathers compile once per shape)
+    Xn = np.asarray(X)
     for name, g in (("jacrev", jax.jacrev(f)), ("jacfwd", jax.jacfwd(f))):  # eager, one point
-        assert bool(jnp.all(jnp.isnan(g(X[1])))), name
-    clean = jrelu.derivative(net, X[jnp.array([0, 2, 3])], activation=act)
+        assert bool(np.all(np.isnan(np.asarray(g(jnp.asarray(Xn[1])))))), name
+    clean = jrelu.derivative(net, jnp.asarray(Xn[[0, 2, 3]]), activation=act)
     for name, J in routes.items():
-        assert bool(jnp.all(jnp.isnan(J[1]))), name
+        J = np.asarray(J)
+        assert bool(np.all(np.isnan(J[1]))), name
         if act.is_smooth:  # transcendental slopes: the routes round differently
-            np.testing.assert_allclose(J[jnp.array([0, 2, 3])], clean, rtol=1e-13,
-                                       atol=1e-15, err_msg=name)
+            np.testing.assert_allclose(J[[0, 2, 3]], clean, rtol=1e-13, atol=1e-15,
+                                       err_msg=name)
         else:  # dyadic data: every route is exact
-            np.testing.assert_array_equal(J[jnp.array([0, 2, 3])], clean, err_msg=name)
-    assert bool(jnp.all(jnp.isnan(jrelu.value_and_derivative(net, X, activation=act)[0][1])))
+            np.testing.assert_array_equal(J[[0, 2, 3]], clean, err_msg=name)
+    value = np.asarray(jrelu.value_and_derivative(net, X, activation=act)[0])
+    assert bool(np.all(np.isnan(value[1])))
 
 
 def test_nan_input_blocked_batch_and_float32():
@@ -395,7 +402,7 @@ def test_nan_lexicographic_and_limiting():
 def test_wrong_types_name_the_argument():
     """Issue 12: strings, lists, None and jax.nn.relu where a Network, an activation or an
     array is expected give a TypeError that names the argument."""
-    net = jrelu.init(jax.random.key(0), (2, 3, 1))
+    net = helpers.np_init(0, (2, 3, 1))
     x = jnp.zeros(2)
     from jrelu.derivative import lexicographic_pattern
     calls = {

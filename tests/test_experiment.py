@@ -2,6 +2,7 @@
 
 import os
 
+import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -48,10 +49,11 @@ def test_make_optimizer_schedules(schedule):
 def test_make_optimizer_variants():
     for name in ("adam", "adamw", "sgd"):
         opt, _ = experiment.make_optimizer(_cfg(optimizer={"name": name, "clip_norm": 1.0}))
-        net = jrelu.init(jax.random.key(0), (3, 4, 1))
-        state = opt.init(net)
-        grads = jax.tree_util.tree_map(jnp.ones_like, net)
-        updates, _ = opt.update(grads, state, net)
+        net = helpers.np_init(0, (3, 4, 1))  # generic (no init compilations)
+        # under jit, as the runner uses it (one compilation, not one per operation and leaf)
+        state = jax.jit(opt.init)(net)
+        grads = jax.tree_util.tree_map(np.ones_like, net)
+        updates, _ = jax.jit(opt.update)(grads, state, net)
         assert jax.tree_util.tree_structure(updates) == jax.tree_util.tree_structure(net)
 
 
@@ -107,13 +109,15 @@ def test_square_bound_and_describe_problem():
 
 def test_mc_average_is_the_averaging_network():
     problem = jrelu.pde.HeatSquare(dim=3, T=0.5)
-    phi = jrelu.init(jax.random.key(0), (3, 6, 1), dtype=jnp.float64)
+    phi = helpers.np_init(0, (3, 6, 1))  # a generic float64 network
     s, c = jrelu.pde.path_maps(problem, 4, key=jax.random.key(1), dtype=jnp.float64)
     x = problem.sample_box(jax.random.key(2), 16, dtype=jnp.float64)
     v, g = experiment.mc_average(phi, s, c, x)
     net = jrelu.pde.averaging_network(phi, s, c)
-    np.testing.assert_allclose(v, jrelu.realize(net, x)[:, 0], rtol=1e-13, atol=1e-14)
-    np.testing.assert_allclose(g, jrelu.derivative(net, x)[:, 0, :], rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(v, np.asarray(jrelu.realize(net, x))[:, 0], rtol=1e-13,
+                               atol=1e-14)
+    np.testing.assert_allclose(g, np.asarray(jrelu.derivative(net, x))[:, 0, :], rtol=1e-13,
+                               atol=1e-14)
 
 
 def test_run_error_is_raised_for_a_diverged_or_foreign_checkpoint(tmp_path):
@@ -172,9 +176,10 @@ def test_scales_fold_is_exact_on_dyadic_data_at_kinks():
     m, s = np.array(sc.input_mean), np.array(sc.input_std)
     xs = np.stack([x, x + 0.125, x - 0.375])
     xo = xs * s + m  # the original points: kinks of the folded network at the first
-    np.testing.assert_array_equal(jrelu.realize(folded, xo), 3.5 + 8.0 * jrelu.realize(net, xs))
+    np.testing.assert_array_equal(jrelu.realize(folded, xo),
+                                  3.5 + 8.0 * np.asarray(jrelu.realize(net, xs)))
     np.testing.assert_array_equal(jrelu.derivative(folded, xo),
-                                  8.0 * jrelu.derivative(net, xs) / s)
+                                  8.0 * np.asarray(jrelu.derivative(net, xs)) / s)
     assert int(jrelu.kink_report(net, x[None]).point_counts[0]) > 0  # kinks really there
 
 
@@ -189,7 +194,8 @@ def test_normalized_training_data_and_the_returned_network(tmp_path):
     x, y = data(jax.random.key(2), 20000)
     np.testing.assert_allclose(np.mean(x, 0), 0.0, atol=0.05)
     np.testing.assert_allclose(np.std(x, 0), 1.0, atol=0.05)
-    assert abs(float(jnp.mean(y))) < 0.05 and abs(float(jnp.std(y)) - 1.0) < 0.05
+    y = np.asarray(y)  # the test's statistics in NumPy
+    assert abs(float(np.mean(y))) < 0.05 and abs(float(np.std(y)) - 1.0) < 0.05
     assert experiment.training_data(_cfg(), _cfg().problem.build(), jax.random.key(1))[1] \
         is None
     net, losses, info = experiment.train_learning(cfg, problem, jax.random.key(0), tmp_path,
@@ -200,14 +206,16 @@ def test_normalized_training_data_and_the_returned_network(tmp_path):
     # averaged and folded: x -> mu + sigma R Phi((x - m)/s)
     trained = jrelu.io.load_checkpoint(tmp_path / "checkpoint.npz").net
     trained = jrelu.pde.ensemble_average(trained, members=2)
-    xs = problem.sample_box(jax.random.key(5), 256)
+    xs = np.asarray(problem.sample_box(jax.random.key(5), 256))
     m, s = np.array(sc0.input_mean), np.array(sc0.input_std)
+    # the affine maps in float64 NumPy (eager jnp would compile each operation)
     np.testing.assert_allclose(jrelu.realize(net, xs),
                                sc0.output_mean + sc0.output_std
-                               * jrelu.realize(trained, (xs - m) / s), rtol=1e-12, atol=1e-12)
+                               * np.asarray(jrelu.realize(trained, (xs - m) / s)), rtol=1e-12,
+                               atol=1e-12)
     np.testing.assert_allclose(jrelu.derivative(net, xs),
-                               sc0.output_std * jrelu.derivative(trained, (xs - m) / s) / s,
-                               rtol=1e-12, atol=1e-12)
+                               sc0.output_std * np.asarray(jrelu.derivative(trained, (xs - m) / s))
+                               / s, rtol=1e-12, atol=1e-12)
     floor = experiment.noise_floor_as_trained(cfg, problem, jax.random.key(0))
     assert floor["inputs"] == "paths" and floor["target_paths"] == 2
     # the losses are in the targets' units: at least the noise floor, up to sampling

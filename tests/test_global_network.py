@@ -8,7 +8,6 @@ import functools
 import json
 import math
 
-import helpers
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,16 +33,18 @@ def _sample(rec, key, n_shell=1500, n_box=600):
     """Radial shells from 0 to 1e4 (jrelu.samplers.RadialShells) plus the origin, uniform
     points of the cube and band, and points just outside the outer cube."""
     d, B = rec.d, rec.B
-    k1, k2, k3 = jax.random.split(key, 3)
-    shells = jrelu.samplers.RadialShells(dim=d, r_max=1e4, num_shells=60, r_min=1e-3)(k1, n_shell)
-    box = helpers.uniform(k2, (n_box, d), minval=-B - 1.5, maxval=B + 1.5)
+    shells = jrelu.samplers.RadialShells(dim=d, r_max=1e4, num_shells=60, r_min=1e-3)(key,
+                                                                                    n_shell)
+    # the uniform points in NumPy (seeded by the key's bits): no compilation per shape
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)))
+    box = rng.uniform(-B - 1.5, B + 1.5, (n_box, d))
     # one coordinate in the band, the others inside: the band region in high d
-    band = helpers.uniform(k3, (n_box, d), minval=-B, maxval=B)
-    band = band.at[:, 0].set(B + jnp.linspace(0.0, 1.25, n_box))
-    pts = [jnp.zeros((1, d)), shells, box, band]
+    band = rng.uniform(-B, B, (n_box, d))
+    band[:, 0] = B + np.linspace(0.0, 1.25, n_box)
+    pts = [np.zeros((1, d)), np.asarray(shells), box, band]
     if d == 1:  # a dense grid through the cube, the band and beyond
-        pts.append(jnp.arange(-(B + 3) * 2**7, (B + 3) * 2**7 + 1)[:, None] / 2.0**7 + 2.0**-12)
-    return np.asarray(jnp.concatenate(pts))
+        pts.append(np.arange(-(B + 3) * 2**7, (B + 3) * 2**7 + 1)[:, None] / 2.0**7 + 2.0**-12)
+    return np.concatenate(pts)
 
 
 def _check_global(net, rec, f, grad, x, act=RELU):

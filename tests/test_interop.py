@@ -21,7 +21,8 @@ WIDTHS = (3, 6, 6, 2)
 
 
 def _net(dtype=jnp.float64, widths=WIDTHS, seed=0):
-    return jrelu.init(jax.random.key(seed), widths, dtype=dtype)
+    """A generic network (NumPy draws with jrelu.init's distributions: no compilation)."""
+    return helpers.np_init(seed, widths, dtype)
 
 
 def _planted(net, value=0.0):
@@ -39,7 +40,7 @@ def _assert_same(a, b):
 
 
 def _points(d, dtype=jnp.float64, n=16):
-    return helpers.normal(jax.random.key(9), (n, d), dtype)
+    return jnp.asarray(np.random.default_rng(9).normal(size=(n, d)), dtype)
 
 
 def test_interop_imports_no_framework_until_a_converter_runs():

@@ -21,7 +21,8 @@ def _regression(M=64, dtype=jnp.float64):
 
 
 def _leaves_equal(a, b):
-    return all(bool(jnp.array_equal(u, v)) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    return all(bool(np.array_equal(np.asarray(u), np.asarray(v)))  # NumPy: no compilation
+               for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 def test_adam_fits_a_small_regression():
@@ -37,12 +38,12 @@ def test_adam_fits_a_small_regression():
     assert hist.loss.shape == (1500,) and hist.kinks.shape == (1500,)
     assert hist.preactivations_per_step == 32 * 64
     assert after < 2e-3 < before
-    assert float(jnp.mean(hist.loss[-100:])) < 5e-3
+    assert float(np.mean(np.asarray(hist.loss)[-100:])) < 5e-3
 
 
 def test_same_key_same_history_and_segments_equal_one_run():
     xs, ys = _regression(32)
-    net = jrelu.init(jax.random.key(2), (1, 8, 8, 1))
+    net = helpers.np_init(2, (1, 8, 8, 1))  # generic (no init compilations)
     sched = optax.exponential_decay(1e-2, transition_steps=10, decay_rate=0.9)
     opt = optax.adam(sched)
     key = jax.random.key(3)
@@ -55,7 +56,7 @@ def test_same_key_same_history_and_segments_equal_one_run():
     second, h2 = train(first, (xs, ys), optimizer=opt, steps=30, batch_size=8, key=key,
                        opt_state=h1.opt_state, start_step=30)
     assert _leaves_equal(second, full)
-    np.testing.assert_array_equal(jnp.concatenate([h1.loss, h2.loss]), h_full.loss)
+    np.testing.assert_array_equal(np.concatenate([h1.loss, h2.loss]), h_full.loss)
     np.testing.assert_array_equal(h2.step, np.arange(30, 60))
     assert _leaves_equal(h2.opt_state, h_full.opt_state)
     other, h_other = train(net, (xs, ys), optimizer=opt, steps=60, batch_size=8,
@@ -66,14 +67,14 @@ def test_same_key_same_history_and_segments_equal_one_run():
 def test_history_is_the_minibatch_loss_before_the_update():
     """Step i uses fold_in(key, i) to draw batch_size uniform indices with replacement."""
     xs, ys = _regression(16)
-    net = jrelu.init(jax.random.key(5), (1, 6, 1))
+    net = helpers.np_init(5, (1, 6, 1))
     key = jax.random.key(6)
     opt = optax.sgd(0.1)
     one, h = train(net, (xs, ys), optimizer=opt, steps=2, batch_size=5, key=key, start_step=7)
     idx = jax.random.randint(jax.random.fold_in(key, 7), (5,), 0, 16)
     np.testing.assert_allclose(h.loss[0], empirical_risk(net, xs[idx], ys[idx]), rtol=1e-14)
     g = jrelu.generalized_gradient(net, xs[idx], ys[idx])
-    step1 = jax.tree.map(lambda p, d: p - 0.1 * d, net, g)
+    step1 = jax.tree.map(lambda p, d: np.asarray(p) - 0.1 * np.asarray(d), net, g)
     idx2 = jax.random.randint(jax.random.fold_in(key, 8), (5,), 0, 16)
     np.testing.assert_allclose(h.loss[1], empirical_risk(step1, xs[idx2], ys[idx2]), rtol=1e-13)
 
@@ -105,7 +106,7 @@ def test_kink_counts_are_exact():
     for i in range(3):
         idx = jax.random.randint(jax.random.fold_in(key, i), (6,), 0, 12)
         assert int(h.kinks[i]) == int(kink_report(dyadic, xs[idx]).total_exact)
-    assert int(jnp.sum(h.kinks)) > 0
+    assert int(np.sum(np.asarray(h.kinks))) > 0
 
 
 def test_callable_data_and_cross_entropy():
@@ -117,8 +118,10 @@ def test_callable_data_and_cross_entropy():
     trained, h = train(net, data, optimizer=optax.adam(1e-2), steps=400, batch_size=64,
                        key=jax.random.key(2), loss="softmax_cross_entropy")
     xs, labels = data(jax.random.key(99), 512)
-    acc = float(jnp.mean(jnp.argmax(jrelu.realize(trained, xs), -1) == labels))
-    assert acc > 0.9 and float(jnp.mean(h.loss[-50:])) < float(jnp.mean(h.loss[:50]))
+    acc = float(np.mean(np.argmax(np.asarray(jrelu.realize(trained, xs)), -1)
+                        == np.asarray(labels)))
+    loss = np.asarray(h.loss)
+    assert acc > 0.9 and float(np.mean(loss[-50:])) < float(np.mean(loss[:50]))
     # fresh samples per step are reproducible as well
     _, h2 = train(net, data, optimizer=optax.adam(1e-2), steps=400, batch_size=64,
                   key=jax.random.key(2), loss="softmax_cross_entropy")
@@ -127,7 +130,7 @@ def test_callable_data_and_cross_entropy():
 
 def test_float32_training():
     xs, ys = _regression(32, jnp.float32)
-    net = jrelu.init(jax.random.key(0), (1, 8, 1), dtype=jnp.float32)
+    net = helpers.np_init(0, (1, 8, 1), np.float32)
     trained, h = train(net, (xs, ys), optimizer=optax.adam(1e-2), steps=50, batch_size=8,
                        key=jax.random.key(0))
     assert h.loss.dtype == jnp.float32 and trained.dtype == jnp.float32
@@ -161,7 +164,7 @@ def test_float32_training():
     (dict(net=[(np.ones((4, 1)), np.zeros(4))]), TypeError, "net must be a jrelu.Network"),
 ])
 def test_train_errors(kwargs, error, match):
-    args = dict(net=jrelu.init(jax.random.key(0), (1, 4, 1)),
+    args = dict(net=helpers.np_init(0, (1, 4, 1)),
                 data=(np.zeros((5, 1)), np.zeros((5, 1))), optimizer=optax.sgd(0.1), steps=3,
                 batch_size=2, key=jax.random.key(0), start_step=0, loss="mse",
                 activation=jrelu.ReLU()) | kwargs
