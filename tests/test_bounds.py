@@ -695,10 +695,23 @@ def test_certified_bad_input(kwargs, match):
 
 
 def test_certified_refuses_high_dimension():
-    net = jrelu.init(jax.random.key(0), (5, 4, 1))
-    with pytest.raises(ValueError, match=r"N_0 = 5 > 4"):
-        jrelu.certified_sup_error(net, lambda x: jnp.sum(x), (jnp.zeros(5), jnp.ones(5)),
+    net = jrelu.init(jax.random.key(0), (9, 4, 1))
+    with pytest.raises(ValueError, match=r"N_0 = 9 > 8"):
+        jrelu.certified_sup_error(net, lambda x: jnp.sum(x), (jnp.zeros(9), jnp.ones(9)),
                                   target_lipschitz=1.0)
+
+
+def test_certified_in_dimension_6_is_valid_within_its_budget():
+    """N_0 = 6 (64 corners per box): a budget of 4 steps does not converge, but the bounds
+    hold: sum of squares with m = 1 against ||x||^2 on [0, 1]^6 has sup error 6/16."""
+    m, d = 1, 6
+    run = functools.partial(
+        jrelu.certified_sup_error, sum_of_squares_net(m, d), lambda x: jnp.sum(x**2),
+        (jnp.zeros(d), jnp.ones(d)), target_grad_bounds=lambda lo, hi: (2 * lo, 2 * hi),
+        target_error=4 * 2.0**-53, tol=1e-6, key=jax.random.key(0))
+    root, res = run(max_boxes=1), run(max_boxes=256)
+    assert not res.converged and res.boxes <= 256
+    assert 0.0 < res.lower <= d * 2.0 ** (-2 * m - 2) <= res.upper < root.upper  # it narrows
 
 
 def test_bounds_bad_input():
