@@ -304,7 +304,7 @@ def _linear_single(layers, act, lo, hi, pre_int, fp: Fp, alpha_steps: int = 0,
     xm, xr = midrad(lo, hi, fp)
     bounds = [pre_int[0]]
     lines, zmax, hmax = [], [], [jnp.maximum(jnp.abs(lo), jnp.abs(hi))]
-    alpha = alpha_steps > 0 and act.slopes is not None and bool(act.kinks)
+    alpha = alpha_steps > 0 and has_choice(act)
     spaces = []
     for m in range(1, len(layers)):
         l, u = bounds[m - 1]
@@ -329,7 +329,7 @@ def _forward_alpha(layers, act, lines, spaces, zmax, hmax, m, xm, xr, fp: Fp, st
     """:func:`_backsub` of layer m with each row's lower lines optimized from the lines
     given (slope range ``[min(slopes), max(slopes)]``, intercepts fitted)."""
     n = layers[m][0].shape[0]
-    smin, smax = float(min(act.slopes)), float(max(act.slopes))
+    smin, smax = _slope_range(act)
 
     def bound(alpha, fpx):
         rl = [_fitted_lower(line, *spaces[k], alpha[k], smin, smax, fpx)
@@ -394,7 +394,7 @@ def _deriv_lines(act, l, u, fp: Fp):
     fin = jnp.isfinite(l) & jnp.isfinite(u)
     dl, du = _clarke_interval(act, l, u, fp)
     zero = jnp.zeros_like(l)
-    if act.slopes is None or not act.kinks:
+    if not has_choice(act):
         return zero, du, zero, dl
     l0, u0 = jnp.where(fin, l, 0.0), jnp.where(fin, u, 0.0)
     pts, slopes = _deriv_points(act, l0, u0, fp)
@@ -604,6 +604,19 @@ def _jac_upper(P, c, err, m: int, ctx, vb):
 # -- optimized relaxation slopes (alpha) -------------------------------------------------------
 
 
+def has_choice(act) -> bool:
+    """Whether the relaxation has slopes to optimize (``method="alpha"``): a piecewise-linear
+    activation with kinks. Otherwise the lines of :func:`_lines` and :func:`_deriv_lines`
+    are fixed (for :func:`_deriv_lines`: the constants of the Clarke interval)."""
+    return act.slopes is not None and bool(act.kinks)
+
+
+def _slope_range(act):
+    """``(min, max)`` of the slopes of a piecewise-linear activation: the range of its
+    lower line's slope (method="alpha")."""
+    return float(min(act.slopes)), float(max(act.slopes))
+
+
 def _kink_inside(act, l, u, fp: Fp):
     """Where a kink lies strictly inside (l, u): there the relaxation lines have a choice."""
     m = jnp.zeros(l.shape, bool)
@@ -662,7 +675,7 @@ def _alpha_row_lines(act, ctx, sp, alpha, base, fp: Fp):
     fitted by :func:`_intercepts` (valid for any slope); ``base``: the lines per layer
     used where there is no choice (``(slines, lines)`` variant indices)."""
     dt = fp.dtype
-    smin, smax = float(min(act.slopes)), float(max(act.slopes))
+    smin, smax = _slope_range(act)
     out = {"lines": {}, "slines": {}}
     for k, (pts, use) in sp["lines"].items():
         out["lines"][k] = _fitted_lower(ctx["lines"][k][base[1]], pts, use, alpha["lines"][k],
@@ -681,7 +694,7 @@ def _alpha_row_lines(act, ctx, sp, alpha, base, fp: Fp):
 
 def _alpha_init(act, ctx, sp, group):
     """The parameters of the lines of one row group (``(slines, lines)`` variant indices)."""
-    smin, smax = float(min(act.slopes)), float(max(act.slopes))
+    smin, smax = _slope_range(act)
     nh = len(ctx["lines"])
     alpha = {"lines": {k: _to_unit(ctx["lines"][k][group[1]][2], smin, smax)
                        for k in sp["lines"]}}
@@ -799,7 +812,7 @@ def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp, alpha_step
     # for a smooth activation both choices coincide (constants; mean-value lines): one group
     pwl = act.slopes is not None
     ctx["groups"] = [{"slines": a, "lines": b} for b in ((0, 1) if pwl else (0,))
-                     for a in ((0, 1) if pwl and act.kinks else (0,))]
+                     for a in ((0, 1) if has_choice(act) else (0,))]
 
     def umax(vb, k):
         vl, vu = vb[k]
@@ -808,13 +821,14 @@ def _jac_single(layers, act, lo, hi, pre, J0, norm_row: bool, fp: Fp, alpha_step
     ctx["umax"] = umax
     vb_all = _vb_interval(layers, act, pre, fp)
 
-    alpha = alpha_steps > 0 and pwl and bool(act.kinks)
-    sp = _alpha_spaces(act, pre, nh, fp) if alpha else None
+    alpha = alpha_steps > 0 and has_choice(act)
+    if alpha:  # what the slopes may be, and their start in each row group
+        sp = _alpha_spaces(act, pre, nh, fp)
+        inits = [_alpha_init(act, ctx, sp, (g["slines"], g["lines"])) for g in ctx["groups"]]
 
     def optimized(P, c, m, vb, octx, up_groups):
         """The rows' bounds with optimized slopes, from each row's best group's slopes."""
         gi = jnp.argmin(up_groups, axis=0)
-        inits = [_alpha_init(act, ctx, sp, (g["slines"], g["lines"])) for g in ctx["groups"]]
         alpha0 = jax.tree.map(lambda *a: jnp.stack(a)[gi], *inits)
         return _alpha_optimize(P, c, m, octx, vb, alpha0, sp, act, alpha_steps, alpha_lr)
 

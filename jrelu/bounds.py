@@ -194,7 +194,13 @@ from ._interval import (
     scalar_hull,
     sum_up,
 )
-from ._linear_bounds import jacobian_backward, linear_forward, linear_jacobian, meet_intervals
+from ._linear_bounds import (
+    has_choice,
+    jacobian_backward,
+    linear_forward,
+    linear_jacobian,
+    meet_intervals,
+)
 from ._residency import KernelFamily
 from .activations import Activation, relu
 from .network import Network
@@ -374,7 +380,7 @@ def realize_bounds(net: Network, box: tuple[ArrayLike, ArrayLike], *,
         return _realize_bounds_jit(layer_arrays(net, fp), lo, hi, activation)
     layers = layer_arrays(net, fp)
     out = _realize_linear_jit(layers, lo, hi, activation)
-    if method == "alpha" and _has_choice(activation):  # met with the linear bounds
+    if method == "alpha" and has_choice(activation):  # met with the linear bounds
         out = meet_intervals(out, _realize_alpha_jit(layers, lo, hi, activation))
     return out
 
@@ -665,15 +671,9 @@ def _rows(layers, lo, hi, act, method):
     """(J_lo, J_hi, norm rows) of method "linear", or of "alpha" met with "linear" (the
     linear kernel is the one compiled for method="linear"), so alpha is never looser."""
     rows = _linear_rows_jit(layers, lo, hi, act)
-    if method == "alpha" and _has_choice(act):
+    if method == "alpha" and has_choice(act):
         rows = _meet_rows_jit(rows, _alpha_rows_jit(layers, lo, hi, act))
     return rows
-
-
-def _has_choice(act) -> bool:
-    """Whether method="alpha" has slopes to optimize (a piecewise-linear activation with
-    kinks); otherwise it is method="linear"."""
-    return act.slopes is not None and bool(act.kinks)
 
 
 def _derivative_linear_jit(layers, lo, hi, act, method="linear"):
@@ -734,7 +734,7 @@ def _box_lipschitz_split_jit(layers, lo, hi, act, p, splits, method):
         return jnp.minimum(best, _global_lipschitz_jit(layers, act, p))
     # linear: the caller takes the minimum with the unsplit bound
     Jl, Jh, rows = _linear_jacobian_rows(layers, act, slo, shi, fp, p == "inf")
-    if method == "alpha" and _has_choice(act):  # each subbox: never looser than linear
+    if method == "alpha" and has_choice(act):  # each subbox: never looser than linear
         Al, Ah, arows = _linear_jacobian_rows(layers, act, slo, shi, fp, p == "inf", ALPHA_STEPS)
         Jl, Jh, rows = jnp.maximum(Jl, Al), jnp.minimum(Jh, Ah), jnp.minimum(rows, arows)
     norms = opnorm_up(jnp.maximum(jnp.abs(Jl), jnp.abs(Jh)), p, fp)
