@@ -28,7 +28,7 @@ import jax.numpy as jnp
 from ._bench_bounds import SMOKE_SIZES as BOUNDS_SMOKE_SIZES
 from ._bench_bounds import bench_bounds
 from .activations import ReLU
-from .derivative import derivative
+from .derivative import derivative, evaluation_blocking
 from .network import Network, init, realize
 
 __all__ = ["SUITES", "SMOKE", "time_call", "peak_flops", "derivative_flops", "run", "main"]
@@ -187,9 +187,11 @@ def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
     t_ours, t_base = times[0], times[1]
     peak = max(2.0 * n**3 / t for n, t in zip(peak_sizes, times[len(times) - len(peak_sizes):]))
     flops = derivative_flops(widths, batch=batch)
+    plan = evaluation_blocking(net)
     result = {
         "suite": "derivative",
         "widths": list(widths), "batch": batch, "dtype": "float32",
+        "block_size": plan.block_size, "l2_cache_bytes": plan.cache_bytes,
         "jrelu_derivative_s": t_ours,
         "vmap_grad_s": t_base,
         "speedup_vs_vmap_grad": t_base / t_ours,

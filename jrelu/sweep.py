@@ -45,7 +45,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jax.typing import ArrayLike
 
-from . import _checks, _stats
+from . import _cache, _checks, _stats
 from .activations import Activation, relu
 from .derivative import value_and_derivative
 from .io import atomic_write
@@ -61,10 +61,6 @@ __all__ = [
     "error_sweep",
 ]
 
-#: Points per evaluation block of :func:`error_sweep` on CPU: every per-point number is
-#: computed by one compiled block of this many points, whatever the chunk size or device
-#: layout (a block's activations stay in a core's L2 cache).
-EVAL_BLOCK = 1024
 #: The default chunk on CPU (points per compiled chunk, over all devices).
 CPU_CHUNK = 8192
 #: On an accelerator one evaluation block may use 1/ACCELERATOR_BLOCK_SHARE of the device
@@ -308,7 +304,8 @@ def pointwise_errors(net: Network, target: Callable, x: ArrayLike, *,
     ``dtype``, ``input_dim``, ``output_dim`` and methods ``realize(x, *, activation)`` and
     ``value_and_derivative(x, *, activation)`` on batches ``(n, N_0)``; its own methods
     are then used. :func:`error_sweep` computes its per-point numbers with this function
-    on fixed blocks of points (1024 on CPU) inside its compiled chunk function (a
+    on fixed blocks of points (cache-sized on CPU, see
+    :func:`jrelu.derivative.evaluation_blocking`) inside its compiled chunk function (a
     differently compiled program, e.g. an eager call on another batch, may round
     differently in the last bits). The norms are computed with exact power-of-two scaling
     (no spurious overflow or underflow, e.g. for :math:`\|x\|=10^{\pm20}` in float32), and
@@ -933,13 +930,22 @@ def _device_memory(device) -> int:
     return int(limit) if limit else _FALLBACK_MEMORY
 
 
+def _cpu_eval_block(info: _NetInfo) -> int:
+    """The CPU evaluation block: the cache-sized block of :func:`jrelu.value_and_derivative`
+    (:func:`jrelu.derivative.evaluation_blocking`), at least two sampling blocks."""
+    widths = info.widths if info.widths is not None else (info.input_dim, info.output_dim)
+    block = _cache.cpu_block(_cache.widest(widths), info.dtype.itemsize, _cache.cache_bytes())
+    return max(2 * sample_block(backend="cpu"), block)
+
+
 def _default_blocking(bytes_per_point: int, *, backend: str, memory_bytes: int | None,
-                      num_devices: int = 1) -> tuple[int, int, int]:
+                      num_devices: int = 1, cpu_block: int = 1024) -> tuple[int, int, int]:
     r"""``(block, unit, chunk)``: points per evaluation block, the most points one compiled
     call gives a device, and the default chunk size.
 
-    CPU: blocks of :data:`EVAL_BLOCK` = 1024 points (a block's activations stay in cache)
-    and chunks of :data:`CPU_CHUNK` = 8192 points over all devices. An accelerator, where a
+    CPU: blocks of ``cpu_block`` points (:func:`_cpu_eval_block`: a block's activations fit
+    in the cores' L2 cache) and chunks of :data:`CPU_CHUNK` = 8192 points over all devices.
+    An accelerator, where a
     serial loop over small blocks leaves the device idle: with P = ``bytes_per_point`` and
     M = ``memory_bytes`` (per device),
     :math:`b=\min(2^{24},\max(2s,2^{\lfloor\log_2(M/(32P))\rfloor}))` with s the
@@ -951,7 +957,7 @@ def _default_blocking(bytes_per_point: int, *, backend: str, memory_bytes: int |
     call; a larger chunk takes several calls.
     """
     if backend == "cpu":
-        return EVAL_BLOCK, CPU_CHUNK, CPU_CHUNK
+        return cpu_block, CPU_CHUNK, CPU_CHUNK
     if memory_bytes is None:
         memory_bytes = _FALLBACK_MEMORY
     fit = max(1, memory_bytes // (ACCELERATOR_BLOCK_SHARE * bytes_per_point))
@@ -998,7 +1004,8 @@ def _plan(net, target, sampler, *, num_points, key, kappa, target_grad, derivati
     backend = device.platform
     block, unit, default_chunk = _default_blocking(
         _bytes_per_point(info, derivative), backend=backend,
-        memory_bytes=None if backend == "cpu" else _device_memory(device), num_devices=n_dev)
+        memory_bytes=None if backend == "cpu" else _device_memory(device), num_devices=n_dev,
+        cpu_block=_cpu_eval_block(info))
     if chunk_size is None:
         chunk_size = default_chunk
     if num_points + chunk_size + n_dev * (unit + block) >= np.iinfo(index_dtype).max:
@@ -1043,8 +1050,7 @@ def _probe_and_fingerprint(net, plan: _Plan) -> dict:
     }
     if not info.is_network:
         fingerprint["network_type"] = f"{type(net).__module__}.{type(net).__qualname__}"
-    if spec.block != EVAL_BLOCK:  # an accelerator's block (CPU checkpoints stay as they were)
-        fingerprint["eval_block"] = spec.block
+    fingerprint["eval_block"] = spec.block
     return fingerprint
 
 
@@ -1260,9 +1266,9 @@ def error_sweep(net: Network, target: Callable, sampler: Sampler, *, num_points:
       chunk_size: points per compiled chunk (at most n, rounded up to a multiple of the
         number of devices); memory is O(chunk_size + block · width), independent of n.
         Default (None): 8192 on CPU; on GPU and TPU about :math:`2^{20}` points per device
-        (whole blocks). Each device evaluates its share of a chunk in blocks (1024 points
-        on CPU; a share that is not a multiple of the block is padded, so shares below one
-        block waste work).
+        (whole blocks). Each device evaluates its share of a chunk in blocks (cache-sized
+        on CPU, 1024 to 8192 points; a share that is not a multiple of the block is
+        padded, so shares below one block waste work).
       activation: :math:`\varrho`, whose :math:`D\varrho` defines :math:`D^N\Phi`.
       devices: None (the default device; all global devices when running multi-process
         under ``jax.distributed.initialize``), ``"all"``, a list of devices, or a

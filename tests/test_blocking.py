@@ -6,6 +6,8 @@ plan of that shape."""
 import dataclasses
 import importlib
 import json
+import os
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -27,13 +29,37 @@ def _zeros(widths, dtype=np.float32):
 NET32 = _zeros((100, 256, 256, 256, 1))
 
 
-def test_cpu_plan_is_the_cache_sized_one_for_every_network_and_memory():
-    for widths in [(2, 8, 1), (100, 256, 256, 256, 1), (3, 4000, 2)]:
-        net = _zeros(widths)
-        for memory in (None, 1, 2**40):
-            plan = evaluation_blocking(net, backend="cpu", memory_bytes=memory)
-            assert (plan.block_size, plan.blocked_from, plan.chunk_size) == (1024, 4096, 8192)
+def _machine_l2_bytes():
+    """cpu0's L2 from sysfs, read here independently of the library (None if unreadable)."""
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            if (index / "level").read_text().strip() == "2":
+                size = (index / "size").read_text().strip()
+                return int(size[:-1]) * {"K": 2**10, "M": 2**20}[size[-1]]
+        except (OSError, KeyError, ValueError):
+            return None
+    return None
+
+
+def test_cpu_plan_fits_a_block_in_the_l2_cache():
+    # C = 4 MiB (2 cores x 2 MiB): the widest per-point array of the bench network is 256
+    # float32 = 1 KiB, so 4096 points; float64 half; narrow networks at the 8192 cap, very
+    # wide ones (4000 x min(3, 2) floats) at the 256 floor
+    for widths, block in [((100, 256, 256, 256, 1), 4096), ((2, 8, 1), 8192),
+                          ((10, 64, 64, 1), 8192), ((100, 1024, 1024, 1), 1024),
+                          ((3, 4000, 2), 256), ((2, 64, 64, 4), 8192), ((4, 512, 8), 512)]:
+        for memory in (None, 1, 2**40):  # the device memory plays no part on CPU
+            plan = evaluation_blocking(_zeros(widths), backend="cpu", memory_bytes=memory,
+                                       cache_bytes=2**22)
+            assert (plan.block_size, plan.blocked_from, plan.chunk_size) == \
+                (block, 2 * block, 8192), widths
             assert plan.backend == "cpu" and plan.memory_bytes is None
+            assert plan.cache_bytes == 2**22
+    assert evaluation_blocking(NET32, backend="cpu", cache_bytes=2**21).block_size == 2048
+    assert evaluation_blocking(NET32, backend="cpu", cache_bytes=2**21 - 1).block_size == 1024
+    with jax.enable_x64(True):
+        net64 = _zeros((100, 256, 256, 256, 1), np.float64)
+        assert evaluation_blocking(net64, backend="cpu", cache_bytes=2**22).block_size == 2048
     # the lexicographic tangents: as many points as fit in 2 MiB (one point's widest
     # tangent array is 256 x 100 float32 = 102400 bytes: 20.48 points, so 16)
     assert evaluation_blocking(NET32, backend="cpu").tangent_block_size == 16
@@ -41,6 +67,17 @@ def test_cpu_plan_is_the_cache_sized_one_for_every_network_and_memory():
     assert evaluation_blocking(_zeros((4096, 1024, 1)), backend="cpu").tangent_block_size == 1
     assert jax.default_backend() == "cpu"
     assert evaluation_blocking(NET32) == evaluation_blocking(NET32, backend="cpu")
+    assert evaluation_blocking(NET32, backend="gpu", memory_bytes=2**30).cache_bytes is None
+
+
+def test_cpu_cache_is_read_from_the_machine():
+    """The default C is cpu0's L2 times the cores this process may use (2 MiB a core where
+    Linux does not say), and that is what the default plan is sized by."""
+    l2 = _machine_l2_bytes() or 2**21
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    plan = evaluation_blocking(NET32, backend="cpu")
+    assert plan.cache_bytes == l2 * cores
+    assert plan == evaluation_blocking(NET32, backend="cpu", cache_bytes=l2 * cores)
 
 
 @pytest.mark.parametrize("backend", ["gpu", "tpu"])
@@ -105,15 +142,21 @@ def test_bad_arguments_name_themselves():
             evaluation_blocking(NET32, backend="gpu", memory_bytes=bad)
     with pytest.raises(ValueError, match="^memory_bytes must be an integer >= 1"):
         evaluation_blocking(NET32, backend="gpu", memory_bytes=0)
+    for bad in ("2MB", 2.0**21, True):
+        with pytest.raises(TypeError, match="^cache_bytes must be an integer"):
+            evaluation_blocking(NET32, backend="cpu", cache_bytes=bad)
+    with pytest.raises(ValueError, match="^cache_bytes must be an integer >= 1"):
+        evaluation_blocking(NET32, backend="cpu", cache_bytes=-1)
     with pytest.raises(TypeError):
         evaluation_blocking(NET32, "gpu")  # options are keyword-only
 
 
-@pytest.mark.parametrize("block, blocked_from", [(8, 16), (16, 64), (64, 10**9)])
+@pytest.mark.parametrize("block, blocked_from", [(8, 16), (12, 24), (16, 64), (64, 10**9)])
 def test_any_plan_gives_bitwise_the_same_values_and_derivatives(monkeypatch, block,
                                                                 blocked_from):
-    """value_and_derivative under accelerator-like plans (small here, so that the test is
-    fast): padded blocks, exact blocks and no blocking give the per-point numbers exactly."""
+    """value_and_derivative under small plans (so that the test is fast): 37 points in
+    5 x 8, 4 x 10 and 3 x 13 points (each padded by fewer points than blocks), and no
+    blocking, give the per-point numbers exactly."""
     rng = np.random.default_rng(13)
     x0 = dyadic_point(rng, 3)
     net = plant_kinks(dyadic_network(rng, (3, 6, 5, 2)), x0, rng)
@@ -127,3 +170,19 @@ def test_any_plan_gives_bitwise_the_same_values_and_derivatives(monkeypatch, blo
     np.testing.assert_array_equal(y[0], per_point[0][:, 0])
     np.testing.assert_array_equal(D[0], per_point[1][:, 0])
     np.testing.assert_array_equal(jax.jit(jrelu.derivative)(net, X), D[0])
+
+
+def test_block_size_changes_no_bit_on_a_non_dyadic_float32_network(monkeypatch):
+    """The hard case of "every point is computed by the same formula in any plan": random
+    float32 weights (rounding in every product) at the bench network's widths, 2085 points
+    unblocked, in 9 blocks of 232 and in 3 blocks of 695 (not powers of two, padded)."""
+    net = jrelu.init(jax.random.key(0), (100, 256, 256, 1), dtype=np.float32)
+    X = jax.random.normal(jax.random.key(1), (2085, 100), np.float32)
+    run = jax.jit(jrelu.value_and_derivative)
+    y, D = run(net, X)
+    for block in (256, 1024):
+        plan = Blocking(block, 2 * block, 8192, "cpu", None, 1, 1)
+        monkeypatch.setattr(derivative_module, "evaluation_blocking", lambda net, plan=plan: plan)
+        yb, Db = jax.jit(jrelu.value_and_derivative)(net, X)  # a new trace: the new plan
+        np.testing.assert_array_equal(yb, y)
+        np.testing.assert_array_equal(Db, D)

@@ -547,11 +547,12 @@ def test_default_blocking_by_backend_and_memory():
     assert jrelu.samplers.sample_block(backend="gpu") == 8192
     with pytest.raises(TypeError, match="^backend"):
         jrelu.samplers.sample_block(backend=0)
-    # CPU: (block, unit per device and call, default chunk) = (1024, 8192, 8192), whatever
-    # the memory or the device count
+    # CPU: (block, unit per device and call, default chunk) = (the cache-sized block, 8192,
+    # 8192), whatever the memory or the device count
     for mem, nd in ((None, 1), (2**40, 8)):
-        assert _default_blocking(10**4, backend="cpu", memory_bytes=mem, num_devices=nd) == \
-            (1024, 8192, 8192)
+        for block in (1024, 4096, 8192):
+            assert _default_blocking(10**4, backend="cpu", memory_bytes=mem, num_devices=nd,
+                                     cpu_block=block) == (block, 8192, 8192)
     # accelerators: the largest power of two with 32 P b <= M, in [16384, 2^24]; a device's
     # share of a chunk is 2^20 points (whole blocks), the block never depends on the devices
     P = 4096
