@@ -2,9 +2,10 @@
 
 XLA splits each matrix product of a block over the cores, so a block evaluates fastest when
 its widest per-point array (points x width x itemsize) fits in the L2 caches of those cores.
-Measured on 2 cores with 2 MiB L2 each (``jrelu bench derivative`` network and three
-others, float32 and float64): the best power-of-two block was the one this rule gives, or
-within 7% of it; a fixed block of 1024 points was up to 1.5 times slower (narrow networks).
+Measured on 2 cores with 2 MiB L2 each (the ``jrelu bench derivative`` network in float32
+and float64, and three others): the block this rule gives was the fastest of the powers of
+two from 256 to 8192 (to a few percent); a fixed block of 1024 points was up to 1.56 times
+slower (narrow networks).
 
 The L2 size comes from Linux's sysfs (``/sys/devices/system/cpu/cpu0/cache``); elsewhere,
 or if it cannot be read, 2 MiB a core is assumed. The cores are those this process may run

@@ -225,8 +225,8 @@ def evaluation_blocking(net: Network, *, backend: str | None = None,
 
     and sweep chunks of 8192 points. On 2 cores with 2 MiB of L2 each this gives 4096
     points for the ``jrelu bench derivative`` network (100 → 256×3 → 1, float32) and 8192
-    for a (10, 64, 64, 1) one; the best of the powers of two measured there, or within 7% of
-    it, where the earlier fixed 1024 points were up to 1.5 times slower.
+    for a (10, 64, 64, 1) one, the fastest of the powers of two measured there (to a few
+    percent), where the earlier fixed 1024 points were up to 1.56 times slower.
 
     On an accelerator (GPU, TPU), where a serial ``lax.map`` over small blocks would leave
     the device idle, a batch is evaluated in one piece unless it does not fit in memory:
@@ -335,9 +335,8 @@ def value_and_derivative(net: Network, x: ArrayLike, *,
     whose activations fit in the cores' L2 cache (4096 points for the ``jrelu bench
     derivative`` network on 2 cores with 2 MiB each). On GPU and TPU a batch is evaluated
     in one piece unless it would not fit in device memory. Every point is computed by the
-    same formula either way. Non-finite
-    inputs as in
-    :func:`derivative`: a NaN entry gives a NaN value and (L ≥ 2) a NaN Jacobian.
+    same formula either way. Non-finite inputs as in :func:`derivative`: a NaN entry gives
+    a NaN value and (L ≥ 2) a NaN Jacobian.
 
     Args:
       net: the network.

@@ -186,3 +186,26 @@ def test_block_size_changes_no_bit_on_a_non_dyadic_float32_network(monkeypatch):
         yb, Db = jax.jit(jrelu.value_and_derivative)(net, X)  # a new trace: the new plan
         np.testing.assert_array_equal(yb, y)
         np.testing.assert_array_equal(Db, D)
+
+
+def test_l2_size_parsing_and_fallback(tmp_path):
+    """sysfs as Linux writes it (level 1 data and instruction caches, then L2), a size in
+    MiB, and the 2 MiB fallback for a missing folder or an unreadable size."""
+    from jrelu import _cache
+
+    def fake(name, entries):
+        root = tmp_path / name
+        for i, (level, kind, size) in enumerate(entries):
+            d = root / f"index{i}"
+            d.mkdir(parents=True)
+            (d / "level").write_text(f"{level}\n")
+            (d / "type").write_text(f"{kind}\n")
+            (d / "size").write_text(f"{size}\n")
+        return root
+
+    linux = fake("a", [(1, "Data", "48K"), (1, "Instruction", "32K"), (2, "Unified", "2048K"),
+                       (3, "Unified", "266240K")])
+    assert _cache.l2_bytes_per_core(linux) == 2**21
+    assert _cache.l2_bytes_per_core(fake("b", [(2, "Unified", "1M")])) == 2**20
+    assert _cache.l2_bytes_per_core(fake("c", [(2, "Unified", "lots")])) == 2**21
+    assert _cache.l2_bytes_per_core(tmp_path / "missing") == 2**21
