@@ -35,7 +35,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.optimize
 from jax.typing import ArrayLike
 
 from . import _cache, _checks, _random
@@ -1043,6 +1042,8 @@ _MAX_ENUMERATED_KINKS = 12
 
 def _nnls(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     r""":math:`\arg\min_{x\ge0}\|Ax-b\|_2` by SciPy's Lawson–Hanson NNLS."""
+    import scipy.optimize  # here: importing it costs 0.3 s, which every jrelu start would pay
+
     n = A.shape[1]
     try:
         return scipy.optimize.nnls(A, b, maxiter=3 * n + 30)[0]
