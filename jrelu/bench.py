@@ -147,6 +147,30 @@ def _torch_func_grad(net: Network, x):
     return run
 
 
+def _products_only(net: Network, x, plan):
+    """The matrix products of ``derivative`` on the reverse route (N_L < N_0), with the
+    same shapes, order and blocking, but none of its elementwise work (bias, activation,
+    slopes): what the products alone cost on this machine. The backward product starts
+    from the last hidden layer (not from a broadcast row, which XLA would fold away)."""
+
+    def chain(xb):
+        h = xb
+        for A, _ in net.layers[:-1]:
+            h = jnp.matmul(h, A.T)
+        J = h[:, None, :] * net.layers[-1][0]
+        for A, _ in reversed(net.layers[:-1]):
+            J = jnp.matmul(J, A)
+        return J
+
+    n = x.shape[0]
+    if n < plan.blocked_from:
+        return chain(x)
+    k = -(-n // plan.block_size)  # the equal blocks of value_and_derivative
+    block = -(-n // k)
+    xs = jnp.pad(x, ((0, k * block - n), (0, 0))).reshape(k, block, -1)
+    return jax.lax.map(chain, xs).reshape(k * block, net.output_dim, -1)[:n]
+
+
 def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
                      peak_sizes=_PEAK_SIZES, repeats: int = 7) -> dict:
     r"""``jrelu.derivative`` vs ``vmap(grad(realize))``, ``torch.func.vmap(torch.func.grad)``
@@ -156,9 +180,13 @@ def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
     ``speedup_vs_torch_func`` :math:`=t_{\mathrm{torch.func}}/t_{D^N}` (when torch is
     installed; "torch not installed" otherwise) and ``roofline_fraction``
     :math:`=F/(t_{D^N}P)` with F from :func:`derivative_flops` and the peak rate P, the
-    best :math:`2n^3/t_n` of n×n products (as :func:`peak_flops`). All of them are timed in
-    alternation (best of ``repeats`` rounds), so that load from other processes hits each
-    alike.
+    best :math:`2n^3/t_n` of n×n products (as :func:`peak_flops`). Where the rest of the
+    peak goes (reverse route, :math:`N_L<N_0`): ``products_only_roofline_fraction``
+    :math:`=F/(t_{\mathrm{prod}}P)`, with :math:`t_{\mathrm{prod}}` the time of the same
+    matrix products in the same blocks without the elementwise work (the fraction the
+    derivative would reach if that work were free), and ``derivative_over_products_only``
+    :math:`=t_{D^N}/t_{\mathrm{prod}}`. All of them are timed in alternation (best of
+    ``repeats`` rounds), so that load from other processes hits each alike.
 
     Args:
       batch: the number of points.
@@ -174,7 +202,11 @@ def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
     ours = jax.jit(derivative, static_argnames="activation")
     grad_fn = jax.grad(lambda x_, n_: realize(n_, x_, activation=_RELU)[0])
     base = jax.jit(jax.vmap(grad_fn, in_axes=(0, None)))
+    plan = evaluation_blocking(net)
     calls = [(ours, (net, x)), (base, (x, net))]
+    reverse = widths[-1] < widths[0]  # the route _products_only mirrors
+    if reverse:
+        calls.append((jax.jit(lambda n_, x_: _products_only(n_, x_, plan)), (net, x)))
     torch_grad = _torch_func_grad(net, x)
     if torch_grad is not None:
         calls.append((torch_grad, ()))
@@ -187,7 +219,6 @@ def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
     t_ours, t_base = times[0], times[1]
     peak = max(2.0 * n**3 / t for n, t in zip(peak_sizes, times[len(times) - len(peak_sizes):]))
     flops = derivative_flops(widths, batch=batch)
-    plan = evaluation_blocking(net)
     result = {
         "suite": "derivative",
         "widths": list(widths), "batch": batch, "dtype": "float32",
@@ -199,13 +230,20 @@ def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
     if torch_grad is None:
         result["speedup_vs_torch_func"] = "torch not installed"
     else:
-        result["torch_func_s"] = times[2]
-        result["speedup_vs_torch_func"] = times[2] / t_ours
+        result["torch_func_s"] = times[2 + reverse]
+        result["speedup_vs_torch_func"] = times[2 + reverse] / t_ours
     result.update({
         "flops": flops,
         "peak_flops_per_s": peak,
         "achieved_flops_per_s": flops / t_ours,
         "roofline_fraction": flops / t_ours / peak,
+    })
+    if reverse:  # where the rest of the peak goes: the products' own rate, and the rest
+        t_products = times[2]
+        result.update({"products_only_s": t_products,
+                       "products_only_roofline_fraction": flops / t_products / peak,
+                       "derivative_over_products_only": t_ours / t_products})
+    result.update({
         "targets": {"roofline_fraction": ">= 0.9", "speedup_vs_vmap_grad": ">= 1.5",
                     "speedup_vs_torch_func": ">= 1.3"},
     })
