@@ -172,7 +172,7 @@ def _products_only(net: Network, x, plan):
 
 
 def bench_derivative(*, batch: int = 8192, widths=(100, 256, 256, 256, 1),
-                     peak_sizes=_PEAK_SIZES, repeats: int = 7) -> dict:
+                     peak_sizes=_PEAK_SIZES, repeats: int = 20) -> dict:
     r"""``jrelu.derivative`` vs ``vmap(grad(realize))``, ``torch.func.vmap(torch.func.grad)``
     and the FLOP roofline, float32.
 
@@ -374,7 +374,7 @@ def bench_train(*, steps: int = 200, batch: int = 512, widths=(16, 256, 256, 256
 
 
 def bench_sweep(*, num_points: int = 2**18, chunk_size: int = 8192,
-                widths=(100, 256, 256, 256, 1), repeats: int = 3,
+                widths=(100, 256, 256, 256, 1), repeats: int = 5,
                 peak_sizes=_PEAK_SIZES) -> dict:
     r"""``jrelu.error_sweep`` (values and gradients, float32) vs bare ``jrelu.derivative``.
 
@@ -387,13 +387,15 @@ def bench_sweep(*, num_points: int = 2**18, chunk_size: int = 8192,
     ``derivative``), the roofline fractions, and, to read the first,
     ``sampling_share_of_sweep`` (drawing the points alone, as the sweep does, point i from
     ``fold_in(key, i)``) and ``ratio_to_sampling_plus_derivative`` (the sweep against
-    drawing the points and then ``derivative``).
+    drawing the points and then ``derivative``). The three are timed in alternation
+    (``repeats`` rounds of one sweep, then the baselines; the best of each counts), so that
+    load from other processes hits each alike.
 
     Args:
       num_points: the points of the timed sweep.
       chunk_size: the sweep's chunk size (and the baseline's batch).
       widths: the architecture.
-      repeats: timed sweeps (the best counts).
+      repeats: rounds of timing (one sweep and the baselines each).
       peak_sizes: the matrix sizes of :func:`peak_flops`.
 
     Returns:
@@ -418,17 +420,19 @@ def bench_sweep(*, num_points: int = 2**18, chunk_size: int = 8192,
                            chunk_size=chunk_size, target_grad=target_grad, progress=False)
 
     sweep(chunk_size)  # compile (the chunk function is cached across calls)
-    best = float("inf")
+    x = sampler(key, chunk_size, dtype=jnp.float32)
+    der = jax.jit(derivative, static_argnames="activation")
+    # the sweep draws its points itself (point i from fold_in(key, i)): that share of its
+    # time is reported apart, so the ratio's distance from 1 can be read
+    index = jnp.arange(chunk_size, dtype=jnp.int32)
+    pts = jax.jit(lambda k, i: sampler.points(k, i, dtype=jnp.float32))
+    best = t_der = t_pts = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
         report = sweep(num_points)
         best = min(best, time.perf_counter() - t0)
-    x = sampler(key, chunk_size, dtype=jnp.float32)
-    t_der = time_call(jax.jit(derivative, static_argnames="activation"), net, x)
-    # the sweep draws its points itself (point i from fold_in(key, i)): that share of its
-    # time is reported apart, so the ratio's distance from 1 can be read
-    index = jnp.arange(chunk_size, dtype=jnp.int32)
-    t_pts = time_call(jax.jit(lambda k, i: sampler.points(k, i, dtype=jnp.float32)), key, index)
+        t_der = min(t_der, time_call(der, net, x, repeats=3))
+        t_pts = min(t_pts, time_call(pts, key, index, repeats=3))
     sweep_pps, der_pps = num_points / best, chunk_size / t_der
     peak = peak_flops(sizes=peak_sizes)
     flops_pp = derivative_flops(widths, batch=1) + 2 * widths[-2] * widths[-1]  # + value
