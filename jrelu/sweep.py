@@ -945,9 +945,8 @@ def _default_blocking(bytes_per_point: int, *, backend: str, memory_bytes: int |
 
     CPU: blocks of ``cpu_block`` points (:func:`_cpu_eval_block`: a block's activations fit
     in the cores' L2 cache) and chunks of :data:`CPU_CHUNK` = 8192 points over all devices.
-    An accelerator, where a
-    serial loop over small blocks leaves the device idle: with P = ``bytes_per_point`` and
-    M = ``memory_bytes`` (per device),
+    An accelerator, where a serial loop over small blocks leaves the device idle: with
+    P = ``bytes_per_point`` and M = ``memory_bytes`` (per device),
     :math:`b=\min(2^{24},\max(2s,2^{\lfloor\log_2(M/(32P))\rfloor}))` with s the
     accelerator sampling block (:func:`jrelu.samplers.sample_block`), and each device's
     share of a chunk is :math:`b\max(1,\lfloor2^{20}/b\rfloor)` points (about a million).
