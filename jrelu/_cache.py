@@ -1,4 +1,5 @@
-"""The CPU cache that sizes the evaluation blocks of ``value_and_derivative`` and of a sweep.
+"""The CPU cache that sizes the evaluation blocks of ``value_and_derivative`` and of a sweep
+(and the power-of-two rule of every block plan).
 
 XLA splits each matrix product of a block over the cores, so a block evaluates fastest when
 its widest per-point array (points x width x itemsize) fits in the L2 caches of those cores.
@@ -61,11 +62,16 @@ def cache_bytes() -> int:
     return l2_bytes_per_core() * cores()
 
 
+def power_of_two_at_most(value: int, lo: int, hi: int) -> int:
+    """The largest power of two <= ``value`` (1 for value < 1), clipped to [lo, hi]: the
+    size rule of every block plan (CPU and accelerator evaluation, sweep, tangents)."""
+    return min(hi, max(lo, 1 << (max(1, value).bit_length() - 1)))
+
+
 def cpu_block(width: int, itemsize: int, cache: int) -> int:
     """The largest power of two b with ``b * width * itemsize <= cache``, clipped to
     [MIN_BLOCK, MAX_BLOCK]."""
-    fit = max(1, cache // max(1, width * itemsize))
-    return min(MAX_BLOCK, max(MIN_BLOCK, 1 << (fit.bit_length() - 1)))
+    return power_of_two_at_most(cache // max(1, width * itemsize), MIN_BLOCK, MAX_BLOCK)
 
 
 def widest(widths) -> int:

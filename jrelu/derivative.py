@@ -116,7 +116,7 @@ def derivative(net: Network, x: ArrayLike, *, activation: Activation = relu) -> 
 
 #: The CPU plan: blocks sized by the cores' L2 cache (``_cache``), batches of at least two
 #: blocks split into equal blocks, and sweep chunks of 8192 points.
-_BLOCKS_BEFORE_BLOCKING = 4  # on an accelerator: blocked_from = 4 blocks
+_BLOCKS_BEFORE_BLOCKING = 4  # accelerator plans and the lexicographic tangent blocks
 _CPU_BLOCKS_BEFORE_BLOCKING = 2
 _CPU_CHUNK = 8192
 #: On an accelerator one block may use this fraction of the device memory (the rest is
@@ -201,10 +201,6 @@ def _tangent_bytes_per_point(net: Network) -> int:
     """One tangent array of one point, N_k x N_0 at the widest hidden layer."""
     widths = net.widths
     return jnp.dtype(net.dtype).itemsize * widths[0] * max(widths[1:-1] or widths[-1:])
-
-
-def _power_of_two_at_most(value: int, lo: int, hi: int) -> int:
-    return min(hi, max(lo, 1 << (max(1, value).bit_length() - 1)))
 
 
 def evaluation_blocking(net: Network, *, backend: str | None = None,
@@ -293,17 +289,17 @@ def evaluation_blocking(net: Network, *, backend: str | None = None,
         cache = _cache.cache_bytes() if cache_bytes is None else cache_bytes
         block = _cache.cpu_block(_cache.widest(net.widths), jnp.dtype(net.dtype).itemsize,
                                  cache)
+        tangent_block = _cache.power_of_two_at_most(_CPU_TANGENT_BYTES // tangent, 1,
+                                                    _MAX_TANGENT_BLOCK)
         return Blocking(block, _CPU_BLOCKS_BEFORE_BLOCKING * block, _CPU_CHUNK, backend,
-                        None, per_point,
-                        _power_of_two_at_most(_CPU_TANGENT_BYTES // tangent, 1,
-                                              _MAX_TANGENT_BLOCK), cache)
+                        None, per_point, tangent_block, cache)
     if memory_bytes is None:
         memory_bytes = _device_memory(backend)
     share = memory_bytes // _ACCELERATOR_BLOCK_SHARE
-    block = _power_of_two_at_most(share // per_point, _MIN_BLOCK, _MAX_BLOCK)
+    block = _cache.power_of_two_at_most(share // per_point, _MIN_BLOCK, _MAX_BLOCK)
     return Blocking(block, _BLOCKS_BEFORE_BLOCKING * block, _BLOCKS_BEFORE_BLOCKING * block,
                     backend, memory_bytes, per_point,
-                    _power_of_two_at_most(share // (3 * tangent), 1, _MAX_BLOCK))
+                    _cache.power_of_two_at_most(share // (3 * tangent), 1, _MAX_BLOCK))
 
 
 def _device_memory(backend: str) -> int:

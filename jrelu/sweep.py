@@ -959,9 +959,9 @@ def _default_blocking(bytes_per_point: int, *, backend: str, memory_bytes: int |
         return cpu_block, CPU_CHUNK, CPU_CHUNK
     if memory_bytes is None:
         memory_bytes = _FALLBACK_MEMORY
-    fit = max(1, memory_bytes // (ACCELERATOR_BLOCK_SHARE * bytes_per_point))
-    low = 2 * sample_block(backend=backend)
-    block = min(_ACCELERATOR_MAX_BLOCK, max(low, 1 << (fit.bit_length() - 1)))
+    fit = memory_bytes // (ACCELERATOR_BLOCK_SHARE * bytes_per_point)
+    block = _cache.power_of_two_at_most(fit, 2 * sample_block(backend=backend),
+                                        _ACCELERATOR_MAX_BLOCK)
     per_device = block * max(1, _ACCELERATOR_DEVICE_CHUNK // block)
     return block, per_device, per_device * num_devices
 
