@@ -163,10 +163,9 @@ def _products_only(net: Network, x, plan):
         return J
 
     n = x.shape[0]
-    if n < plan.blocked_from:
+    k, block = plan.blocks(n)  # the blocks of value_and_derivative
+    if k == 1:
         return chain(x)
-    k = -(-n // plan.block_size)  # the equal blocks of value_and_derivative
-    block = -(-n // k)
     xs = jnp.pad(x, ((0, k * block - n), (0, 0))).reshape(k, block, -1)
     return jax.lax.map(chain, xs).reshape(k * block, net.output_dim, -1)[:n]
 

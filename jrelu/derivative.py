@@ -170,6 +170,33 @@ class Blocking:
     tangent_block_size: int
     cache_bytes: int | None = None
 
+    def blocks(self, n: int) -> tuple[int, int]:
+        r"""How a batch of n points is evaluated: ``(k, size)``, k blocks of ``size`` points.
+
+        .. math::
+            (k,\ \texttt{size})=\begin{cases}(1,\ n)&n<\texttt{blocked\_from}\\
+            (\lceil n/\texttt{block\_size}\rceil,\ \lceil n/k\rceil)&\text{otherwise,}
+            \end{cases}
+
+        so :math:`k\cdot\texttt{size}-n<k` points are padding.
+
+        Args:
+          n: the number of points.
+
+        Returns:
+          ``(k, size)``.
+
+        Example:
+            >>> from jrelu.derivative import Blocking
+            >>> plan = Blocking(4096, 8192, 8192, "cpu", None, 1, 1)
+            >>> plan.blocks(8191), plan.blocks(8192), plan.blocks(10000)
+            ((1, 8191), (2, 4096), (3, 3334))
+        """
+        if n < self.blocked_from:
+            return 1, n
+        k = -(-n // self.block_size)
+        return k, -(-n // k)
+
     def to_dict(self) -> dict:
         r"""The plan as a JSON-able dict of its fields.
 
@@ -360,11 +387,9 @@ def value_and_derivative(net: Network, x: ArrayLike, *,
     x = check_input(net, x)
     batch = x.shape[:-1]
     n = math.prod(batch)
-    plan = evaluation_blocking(net)
-    if n < plan.blocked_from:
+    k, block = evaluation_blocking(net).blocks(n)
+    if k == 1:
         return _value_and_derivative(net, x, activation)
-    k = -(-n // plan.block_size)  # equal blocks of at most block_size points
-    block = -(-n // k)
     flat = jnp.pad(x.reshape(n, net.input_dim), ((0, k * block - n), (0, 0)))
     y, J = jax.lax.map(lambda xb: _value_and_derivative(net, xb, activation),
                        flat.reshape(-1, block, net.input_dim))
