@@ -68,9 +68,10 @@ def power_of_two_at_most(value: int, lo: int, hi: int) -> int:
     return min(hi, max(lo, 1 << (max(1, value).bit_length() - 1)))
 
 
-def cpu_block(width: int, itemsize: int, cache: int) -> int:
-    """The largest power of two b with ``b * width * itemsize <= cache``, clipped to
-    [MIN_BLOCK, MAX_BLOCK]."""
+def cpu_block(widths, itemsize: int, cache: int) -> int:
+    """The CPU evaluation block of a network with these widths: the largest power of two b
+    with ``b * widest(widths) * itemsize <= cache``, clipped to [MIN_BLOCK, MAX_BLOCK]."""
+    width = widest(widths)
     return power_of_two_at_most(cache // max(1, width * itemsize), MIN_BLOCK, MAX_BLOCK)
 
 

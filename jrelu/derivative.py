@@ -314,8 +314,7 @@ def evaluation_blocking(net: Network, *, backend: str | None = None,
     per_point, tangent = _bytes_per_point(net), _tangent_bytes_per_point(net)
     if backend == "cpu":
         cache = _cache.cache_bytes() if cache_bytes is None else cache_bytes
-        block = _cache.cpu_block(_cache.widest(net.widths), jnp.dtype(net.dtype).itemsize,
-                                 cache)
+        block = _cache.cpu_block(net.widths, jnp.dtype(net.dtype).itemsize, cache)
         tangent_block = _cache.power_of_two_at_most(_CPU_TANGENT_BYTES // tangent, 1,
                                                     _MAX_TANGENT_BLOCK)
         return Blocking(block, _CPU_BLOCKS_BEFORE_BLOCKING * block, _CPU_CHUNK, backend,

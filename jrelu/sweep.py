@@ -934,7 +934,7 @@ def _cpu_eval_block(info: _NetInfo) -> int:
     """The CPU evaluation block: the cache-sized block of :func:`jrelu.value_and_derivative`
     (:func:`jrelu.derivative.evaluation_blocking`), at least two sampling blocks."""
     widths = info.widths if info.widths is not None else (info.input_dim, info.output_dim)
-    block = _cache.cpu_block(_cache.widest(widths), info.dtype.itemsize, _cache.cache_bytes())
+    block = _cache.cpu_block(widths, info.dtype.itemsize, _cache.cache_bytes())
     return max(2 * sample_block(backend="cpu"), block)
 
 
